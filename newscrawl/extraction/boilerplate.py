@@ -1,0 +1,223 @@
+"""Boilerplate that trafilatura leaves in the body, recognised by general features.
+
+Two passes share one vocabulary: `prune_tree` removes boilerplate blocks from the page before
+trafilatura reads it (where link density and markup are still visible), `clean_paragraphs`
+filters the paragraphs trafilatura returns (where only the text is). Each removal is recorded
+with its rule, so a user can see why a line went missing. Rules are about kinds of lines
+(captions, player labels, "Read more" links, teaser blocks), never about one site.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lxml import html as lxml_html
+
+# Short labels that stand alone as a line: audio/video players, ads, share bars, prompts.
+_LABEL_LINES = re.compile(
+    r"""^(?:
+        listen\ to\ (?:this\ )?(?:article|story)(?:\ \d+\ min(?:utes?)?)? | loading\ audio | loading\ video
+      | play(?:ing)?\ (?:video|audio) | watch\ (?:video|now|the\ video|live) | video\ duration\ [\d:]+
+      | (?:skip|close)\ (?:advert|advertisement|ad) | advertisement | advertisment | sponsored(?:\ content)?
+      | story\ continues\ (?:below|after)(?:\ (?:this\ )?(?:advertisement|advert|ad))?
+      | article\ continues\ (?:below|after)(?:\ (?:this\ )?(?:advertisement|advert|ad))?
+      | share(?:\ this)?(?:\ (?:article|story|page|post))?:? | share\ on\ \w+ | like\ this:?
+      | copy\ link | print(?:\ this\ article)? | email | comments? | \d+\ comments?
+      | (?:sign\ up|subscribe)\b.* | newsletter(?:\ abonnieren)?.* | already\ a\ subscriber\b.*
+      | subscribe\ to\ continue\ reading.* | log\ ?in | sign\ in | register
+      | we\ use\ cookies\b.* | accept(?:\ all)?(?:\ cookies)? | manage\ (?:cookies|preferences|consent)
+      | follow\ us\ on\b.* | follow\ @\w+.*
+      | artikel\ anh[öo]ren | audio\ wird\ geladen | anzeige | werbung | teilen
+      | écouter\ (?:cet|l['’])\ article | publicité | partager(?:\ sur\ \w+)? | abonnez-vous\b.*
+      | escuchar\ (?:este\ )?art[ií]culo | publicidad | compartir | ascolta\ l['’]articolo | pubblicità
+    )[\s.!…:]*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# Lines that point the reader to another story: "Read more: <headline>".
+_CROSS_LINK = re.compile(
+    r"""^(?:
+        read\ (?:more|next|also)|related(?:\ articles?|\ stories|\ content)?|see\ also|also\ read
+      | more\ on\ this(?:\ story)?|recommended(?:\ reading)?|watch|listen|latest|click\ here
+      | lesen\ sie\ (?:auch|mehr)|mehr\ zum\ thema|auch\ interessant|weiterlesen
+      | [àa]\ lire\ (?:aussi|également)|lire\ aussi|voir\ aussi|sur\ le\ même\ sujet
+      | lee\ (?:también|más)|leer\ más|te\ puede\ interesar|leggi\ anche|vedi\ anche
+    )\s*[:|>»–—-]""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# Headings that open a block of teasers or navigation rather than article text.
+_TEASER_HEADING = re.compile(
+    r"""^(?:
+        (?:see\ )?more(?:\ \w+){0,3} | (?:the\ )?latest(?:\ \w+){0,2} | most\ (?:read|popular|viewed|shared)
+      | related(?:\ \w+){0,2} | recommended(?:\ \w+){0,2} | you\ (?:may|might)\ (?:also\ )?like
+      | (?:read|watch)\ next | trending(?:\ \w+){0,2} | top\ stories | editor['’]?s\ picks
+      | (?:more\ )?topics | highlights(?:\ &\ opinion)? | from\ around\ the\ web | popular(?:\ \w+){0,2}
+      | mehr\ (?:zum\ thema|aus\ \w+|nachrichten) | meistgelesen | das\ k[öo]nnte\ sie\ (?:auch\ )?interessieren
+      | les\ plus\ lus | sur\ le\ même\ sujet | à\ lire\ aussi | dans\ la\ même\ rubrique
+      | lo\ más\ le[ií]do | te\ puede\ interesar | i\ più\ letti
+    )[\s:.!]*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# Picture captions and credits: "… Picture: Alamy", "(Image: Getty Images)", "Foto: dpa".
+_CREDIT = re.compile(
+    r"""(?:
+        (?:^|[\s.(\[|/])(?:picture|pictures|photo|photos|photograph|image|images|credit|credits|
+           photo\ credit|illustration|video|graphic|source|foto|fotos|bild|bildquelle|quelle)
+           \s*:\s*[^.:]{1,60}[.)\]]?$
+      | ^\(?(?:©|\(c\)|copyright)\s*\S.{0,60}\)?$
+      | [(\[]\s*(?:©\s*)?(?:getty(?:\ images)?|reuters|ap|afp|pa(?:\ media|\ wire)?|alamy|epa|shutterstock|dpa|ap\ photo)[^)\]]{0,40}[)\]]\.?$
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# class/id tokens that mark boilerplate containers (matched as whole tokens, not substrings).
+_BOILERPLATE_TOKENS = frozenset(
+    ["caption", "captions", "credit", "credits", "figcaption", "byline-social", "share", "shares", "sharing", "sharebar", "share-bar", "share-buttons", "social", "social-share", "social-links", "sharedaddy", "newsletter", "newsletters", "signup", "sign-up", "subscribe", "subscription", "paywall", "cookie", "cookies", "consent", "cookie-banner", "gdpr", "related", "related-posts", "related-articles", "related-stories", "related-content", "relatedposts", "recommended", "recommendations", "recirc", "more-stories", "read-more", "readmore", "read-next", "teasers", "teaser-list", "promo", "promos", "advert", "advertisement", "adslot", "ad-slot", "ad-container", "ads", "dfp", "outbrain", "taboola", "audio-player", "player-label", "listen-button", "audio", "video-player", "most-read", "mostread", "most-popular", "trending", "comments", "comment-list", "comment-section", "breadcrumb", "breadcrumbs", "tags", "tag-list", "topics", "topic-list", "author-bio", "newsletter-box"]
+)
+
+_BLOCK_TAGS = frozenset(
+    ["p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "section", "aside", "figure", "figcaption", "blockquote", "span", "header", "footer"]
+)
+_TOKEN_SPLIT = re.compile(r"[\s_]+")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """One piece of the page left out of the text, and the rule that removed it."""
+
+    text: str
+    rule: str
+
+
+def normalise_space(text: str) -> str:
+    """Collapse every run of whitespace (including newlines and NBSP) to one space."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def classify_line(text: str) -> str | None:
+    """The boilerplate rule a single line of text matches, or None for article text."""
+    line = normalise_space(text)
+    if not line:
+        return None
+    if len(line) <= 120 and _LABEL_LINES.match(line):
+        return "label"
+    if len(line) <= 300 and _CROSS_LINK.match(line):
+        return "cross_link"
+    if len(line) <= 300 and _CREDIT.search(line):
+        return "caption_credit"
+    return None
+
+
+def is_teaser_heading(text: str) -> bool:
+    """Whether a short line opens a teaser or navigation block ("More Latest News")."""
+    line = normalise_space(text)
+    return 0 < len(line) <= 60 and bool(_TEASER_HEADING.match(line))
+
+
+def _tokens(element: lxml_html.HtmlElement) -> set[str]:
+    attrs = f"{element.get('class', '')} {element.get('id', '')}".lower()
+    return {token for token in _TOKEN_SPLIT.split(attrs) if token}
+
+
+def _link_density(element: lxml_html.HtmlElement, text_length: int) -> float:
+    linked = sum(len(normalise_space(a.text_content())) for a in element.iter("a"))
+    return linked / text_length if text_length else 0.0
+
+
+def prune_tree(root: lxml_html.HtmlElement, body_floor: int) -> list[Removal]:
+    """Remove boilerplate blocks from the parsed page in place; return what was removed.
+
+    `body_floor` protects the article: no single removal may take more than this many
+    characters of text, so a mislabelled wrapper cannot take the whole body with it.
+    """
+    removals: list[Removal] = []
+    alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
+    gone: set[lxml_html.HtmlElement] = set()
+    for element in list(root.iter(*_BLOCK_TAGS)):
+        if element in gone or element.getparent() is None:
+            continue
+        text = normalise_space(element.text_content())
+        rule = _block_rule(element, text, alts, body_floor)
+        if rule is not None:
+            removals.append(Removal(text[:300], rule))
+            gone.update(element.iterdescendants())
+            element.drop_tree()
+    return removals
+
+
+def _block_rule(
+    element: lxml_html.HtmlElement, text: str, alts: set[str], body_floor: int
+) -> str | None:
+    if element.tag == "figcaption":
+        return "caption_credit"
+    if not text:
+        return None
+    if len(text) > body_floor:
+        return None
+    if _tokens(element) & _BOILERPLATE_TOKENS:
+        return "boilerplate_container"
+    has_blocks = any(child.tag in _BLOCK_TAGS for child in element)
+    if element.tag == "figure" and element.find(".//img") is not None and len(text) < 400:
+        return "caption_credit"
+    if has_blocks:
+        if is_teaser_heading(_first_line(element)) and _link_density(element, len(text)) > 0.3:
+            return "teaser_block"
+        return None
+    rule = classify_line(text)
+    if rule is not None:
+        return rule
+    if text in alts:
+        return "image_alt_text"
+    words = len(text.split())
+    if words <= 25 and _link_density(element, len(text)) > 0.6 and element.tag != "li":
+        return "link_line"
+    return None
+
+
+def _first_line(element: lxml_html.HtmlElement) -> str:
+    for child in element:
+        if child.tag in _BLOCK_TAGS or child.tag in {"a", "strong", "b"}:
+            return child.text_content()
+    return element.text or ""
+
+
+def clean_paragraphs(
+    paragraphs: Iterable[str], title: str | None, image_alts: set[str]
+) -> tuple[list[str], list[Removal]]:
+    """Filter the body paragraphs trafilatura returns; return (kept, removed)."""
+    kept: list[str] = []
+    removals: list[Removal] = []
+    seen: set[str] = set()
+    title_key = normalise_space(title).casefold() if title else None
+    items = list(paragraphs)
+    for index, paragraph in enumerate(items):
+        key = paragraph.casefold()
+        rule = classify_line(paragraph)
+        if rule is None and key == title_key and index == 0:
+            rule = "title_repeated"
+        elif rule is None and key in seen:
+            rule = "repeated_line"
+        elif rule is None and paragraph in image_alts:
+            rule = "image_alt_text"
+        elif rule is None and is_teaser_heading(paragraph) and _tail_is_teasers(items[index + 1 :]):
+            removals.extend(Removal(p[:300], "teaser_block") for p in items[index:])
+            break
+        if rule is not None:
+            removals.append(Removal(paragraph[:300], rule))
+            continue
+        seen.add(key)
+        kept.append(paragraph)
+    return kept, removals
+
+
+def _tail_is_teasers(rest: list[str]) -> bool:
+    """A teaser heading ends the body when what follows is short lines, not prose."""
+    if not rest:
+        return True
+    short = sum(1 for p in rest if len(p.split()) <= 25)
+    return short / len(rest) >= 0.6

@@ -1,0 +1,32 @@
+"""What spiders hand to the pipelines. Every item names the input it settles (`input_id`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from schemas import Article, Reject
+
+
+@dataclass(slots=True)
+class CandidateItem:
+    """A fetched page with its extracted fields, not yet validated into an Article."""
+
+    input_id: int
+    record: dict[str, Any]
+
+
+@dataclass(slots=True)
+class ArticleItem:
+    """A validated article, on its way to de-duplication and the articles file."""
+
+    input_id: int
+    article: Article
+
+
+@dataclass(slots=True)
+class RejectItem:
+    """An input that ends as a reject; written to the rejects file."""
+
+    input_id: int
+    reject: Reject

@@ -1,0 +1,49 @@
+"""The accounting behind "every input ends as exactly one record".
+
+Spiders open an entry for every input they accept responsibility for; the writer settles it
+when it writes that input's one record. Only unsettled inputs are held, so memory follows
+what is in flight, not the size of the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Ledger:
+    """Inputs opened by the spider and settled by the writer, with the anomalies seen."""
+
+    opened: int = 0
+    settled: int = 0
+    settled_twice: int = 0
+    unknown: int = 0
+    pending: dict[int, str] = field(default_factory=dict)
+
+    def open(self, url: str) -> int:
+        """Register one input (its URL or raw line) and return its id."""
+        input_id = self.opened
+        self.opened += 1
+        self.pending[input_id] = url
+        return input_id
+
+    def settle(self, input_id: int) -> bool:
+        """Mark an input as ended; False if it already was (or was never opened)."""
+        if self.pending.pop(input_id, None) is not None:
+            self.settled += 1
+            return True
+        if 0 <= input_id < self.opened:
+            self.settled_twice += 1
+        else:
+            self.unknown += 1
+        return False
+
+    @property
+    def balanced(self) -> bool:
+        """Every input opened was settled exactly once."""
+        return (
+            not self.pending
+            and self.settled == self.opened
+            and self.settled_twice == 0
+            and self.unknown == 0
+        )

@@ -1,0 +1,141 @@
+"""What every newscrawl spider shares after discovery: fetch, extract, and account.
+
+A subclass only discovers URLs and calls `open_input` + `page_request` (or `reject_input`).
+Everything a fetched page can turn into (an article candidate, or a reject with a reason)
+is decided here, so all spiders treat pages alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy import Request, Spider
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from newscrawl.extraction import (
+    EXTRACTOR_NAME,
+    EXTRACTOR_VERSION,
+    TRAFILATURA_VERSION,
+    extract_article,
+)
+from newscrawl.items import CandidateItem, RejectItem
+from newscrawl.ledger import Ledger
+from schemas import Reject, RejectReason
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+MAX_REJECT_URL = 4096
+
+
+class NewsSpider(Spider):
+    """Base spider: turns each accepted input into exactly one item for the pipelines."""
+
+    ledger: Ledger
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ledger = Ledger()
+
+    def open_input(self, url: str) -> int:
+        """Take responsibility for one input; it must end as exactly one item."""
+        self.crawler.stats.inc_value("newscrawl/inputs")
+        return self.ledger.open(url[:MAX_REJECT_URL])
+
+    def page_request(self, input_id: int, url: str) -> Request:
+        """The request for an input's page, wired to the shared callback and errback."""
+        return Request(
+            url,
+            callback=self.parse_page,
+            errback=self.on_error,
+            dont_filter=True,  # duplicates are decided by us and become rejects, never dropped
+            meta={"input_id": input_id, "requested_url": url},
+        )
+
+    def reject_input(
+        self, input_id: int, url: str, reason: RejectReason, detail: str, **extra: Any
+    ) -> RejectItem:
+        """A reject for an input that is not (or could not be) fetched."""
+        reject = Reject(
+            url=url[:MAX_REJECT_URL], reason=reason, detail=detail, spider=self.name, **extra
+        )
+        return RejectItem(input_id, reject)
+
+    def parse_page(self, response: Response) -> Any:
+        """Extract the article from a fetched page, or reject the page with the reason."""
+        input_id: int = response.meta["input_id"]
+        requested: str = response.meta["requested_url"]
+        fetched_at = datetime.now(UTC)
+        common = {
+            "http_status": response.status,
+            "fetched_at": fetched_at,
+            "requested_url": requested,
+        }
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        if not isinstance(response, TextResponse) or (
+            content_type and not content_type.startswith(HTML_TYPES)
+        ):
+            shown = content_type or type(response).__name__
+            yield self.reject_input(
+                input_id, response.url, RejectReason.not_html, f"not an HTML page ({shown})", **common
+            )
+            return
+        try:
+            fields = extract_article(response.text, response.url)
+        except Exception as exc:  # a bug or a pathological page must not lose the input
+            self.logger.exception("extraction failed for %s", response.url)
+            yield self.reject_input(
+                input_id, response.url, RejectReason.extraction_error,
+                f"{type(exc).__name__}: {exc}"[:1000], **common,
+            )  # fmt: skip
+            return
+        record = {
+            "url": response.url,
+            **fields.record_fields(),
+            **common,
+            "spider": self.name,
+            "extractor": {
+                "name": EXTRACTOR_NAME,
+                "version": EXTRACTOR_VERSION,
+                "trafilatura": TRAFILATURA_VERSION,
+            },
+            "warnings": fields.problems,
+        }
+        if fields.is_listing or not fields.text:
+            detail = (
+                "page is a listing (section or front page), not an article"
+                if fields.is_listing
+                else "no article body found in the page"
+            )
+            yield self.reject_input(
+                input_id, response.url, RejectReason.no_article_text, detail,
+                record=record, **common,
+            )  # fmt: skip
+            return
+        yield CandidateItem(input_id, record)
+
+    def on_error(self, failure: Failure) -> Any:
+        """Turn a failed download into a reject that says what went wrong."""
+        request = failure.request  # type: ignore[attr-defined]
+        input_id: int = request.meta["input_id"]
+        reason, detail, status = _classify_failure(failure)
+        yield self.reject_input(
+            input_id, request.url, reason, detail,
+            http_status=status, requested_url=request.meta["requested_url"],
+            fetched_at=datetime.now(UTC) if status else None,
+        )  # fmt: skip
+
+
+def _classify_failure(failure: Failure) -> tuple[RejectReason, str, int | None]:
+    error = failure.value
+    if isinstance(error, HttpError):
+        response = error.response
+        return RejectReason.http_error, f"HTTP {response.status}", response.status
+    if isinstance(error, IgnoreRequest) and "robots.txt" in str(error):
+        return RejectReason.robots_forbidden, "disallowed by the site's robots.txt", None
+    if isinstance(error, DownloadCancelledError) and "max size" in str(error):
+        return RejectReason.too_large, str(error)[:500], None
+    return RejectReason.download_error, f"{type(error).__name__}: {error}"[:1000], None
+

@@ -1,0 +1,59 @@
+"""Spider arguments, validated once at start: `-a` values arrive as strings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from newscrawl.inputs import to_fetchable_url
+
+
+class SpiderArgumentError(ValueError):
+    """A spider argument is missing or invalid; the message names it."""
+
+
+class ArticlesParams(BaseModel):
+    """Arguments of the `articles` spider: a URL file, one URL, or both."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    urls: Path | None = None
+    url: str | None = None
+
+    @field_validator("urls")
+    @classmethod
+    def _readable_file(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        return path
+
+    @field_validator("url")
+    @classmethod
+    def _fetchable(cls, url: str | None) -> str | None:
+        return to_fetchable_url(url.strip(), Path.cwd()) if url is not None else None
+
+    @model_validator(mode="after")
+    def _some_input(self) -> ArticlesParams:
+        if self.urls is None and self.url is None:
+            raise ValueError("give -a urls=PATH (a file of URLs) and/or -a url=URL")
+        return self
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def parse_params(model: type[P], arguments: dict[str, Any]) -> P:
+    """Validate spider arguments into `model`, or raise one message naming each bad argument."""
+    try:
+        return model.model_validate(arguments)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "arguments"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = f"unknown argument (known: {', '.join(model.model_fields)})"
+            problems.append(f"-a {name}: {message}" if error["loc"] else message)
+        raise SpiderArgumentError("; ".join(problems)) from None

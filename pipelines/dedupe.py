@@ -1,0 +1,57 @@
+"""De-duplicate within a run: by canonical URL and by content hash; repeats become rejects."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
+
+from newscrawl.inputs import url_key
+from newscrawl.items import ArticleItem, RejectItem
+from schemas import Article, Reject, RejectReason
+
+
+class DedupePipeline:
+    """The first article for a URL or a body wins; later ones are `duplicate_*` rejects."""
+
+    def __init__(self) -> None:
+        self._by_url: dict[str, str] = {}
+        self._by_content: dict[str, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls()
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem):
+            return item
+        article = item.article
+        keys = {url_key(article.url)}
+        if article.canonical_url:
+            keys.add(url_key(article.canonical_url))
+        first_url = next((self._by_url[k] for k in keys if k in self._by_url), None)
+        if first_url is not None:
+            return self._duplicate(item, RejectReason.duplicate_url, first_url, "same page as")
+        first_body = self._by_content.get(article.content_sha256)
+        if first_body is not None:
+            return self._duplicate(item, RejectReason.duplicate_content, first_body, "same text as")
+        for key in keys:
+            self._by_url[key] = article.url
+        self._by_content[article.content_sha256] = article.url
+        return item
+
+    @staticmethod
+    def _duplicate(item: ArticleItem, reason: RejectReason, first: str, what: str) -> RejectItem:
+        article: Article = item.article
+        reject = Reject(
+            url=article.url,
+            reason=reason,
+            detail=f"{what} {first}",
+            http_status=article.http_status,
+            fetched_at=article.fetched_at,
+            spider=article.spider,
+            requested_url=article.requested_url,
+            duplicate_of=first,
+            record=article.model_dump(mode="json"),
+        )
+        return RejectItem(item.input_id, reject)

@@ -1,0 +1,214 @@
+"""Write a run's records as JSON Lines, and its summary and accounting to run.json.
+
+Scrapy's feed exports are not used: they cannot serialise pydantic types and silently drop
+an item they cannot write while still counting it. Here each record is written with
+`model_dump_json()` the moment it arrives, one line, flushed; and every input the spider
+opened must be settled by exactly one line, which run.json reports.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import secrets
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import IO, Any, Self
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.settings import Settings
+from scrapy.spiders import Spider
+from scrapy.statscollectors import StatsCollector
+
+from newscrawl.items import ArticleItem, RejectItem
+from newscrawl.ledger import Ledger
+from schemas import SCHEMA_VERSION, Reject, RejectReason
+
+logger = logging.getLogger(__name__)
+
+# Settings worth knowing when reading a run's output later.
+_REPORTED_SETTINGS = (
+    "NEWSCRAWL_OUTPUT_DIR", "NEWSCRAWL_MIN_WORDS", "USER_AGENT", "ROBOTSTXT_OBEY",
+    "AUTOTHROTTLE_ENABLED", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "DOWNLOAD_DELAY", "DOWNLOAD_TIMEOUT", "DOWNLOAD_MAXSIZE", "RETRY_TIMES",
+)  # fmt: skip
+
+
+def new_run_id(now: datetime) -> str:
+    """A run id that sorts by start time and does not collide between parallel runs."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+class JsonLinesWriter:
+    """Writes articles.jsonl, rejects.jsonl and run.json into <output>/<spider>/<run_id>/."""
+
+    def __init__(
+        self, crawler: Crawler, output_dir: Path, run_id: str, settings: dict[str, Any]
+    ) -> None:
+        self.crawler = crawler
+        self.output_dir = output_dir
+        self.run_id = run_id
+        self.settings = settings
+        self.started_at = datetime.now(UTC)
+        self.run_dir: Path | None = None
+        self._articles: IO[str] | None = None
+        self._rejects: IO[str] | None = None
+        self.counts: dict[str, int] = {"articles": 0, "rejects": 0}
+        self.reasons: dict[str, int] = {}
+        self.unwritable = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings: Settings = crawler.settings
+        run_id = settings.get("NEWSCRAWL_RUN_ID") or new_run_id(datetime.now(UTC))
+        reported = {name: settings.get(name) for name in _REPORTED_SETTINGS}
+        writer = cls(crawler, Path(settings.get("NEWSCRAWL_OUTPUT_DIR")), run_id, reported)
+        crawler.signals.connect(writer.spider_closed, signal=signals.spider_closed)
+        return writer
+
+    @property
+    def stats(self) -> StatsCollector:
+        assert self.crawler.stats is not None
+        return self.crawler.stats
+
+    @property
+    def ledger(self) -> Ledger:
+        spider = self.crawler.spider
+        assert spider is not None
+        return spider.ledger  # type: ignore[no-any-return]
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        assert spider is not None
+        run_dir = self.output_dir / spider.name / self.run_id
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise RuntimeError(f"output directory {run_dir} already holds a run; not overwriting")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir = run_dir
+        self._articles = (run_dir / "articles.jsonl").open("w", encoding="utf-8", buffering=1)
+        self._rejects = (run_dir / "rejects.jsonl").open("w", encoding="utf-8", buffering=1)
+        self.stats.set_value("newscrawl/run_dir", str(run_dir))
+        logger.info("newscrawl: writing run %s to %s", self.run_id, run_dir)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, ArticleItem):
+            self._write(item.input_id, item.article.model_dump_json(), article=True)
+        elif isinstance(item, RejectItem):
+            self._write(item.input_id, item.reject.model_dump_json(), article=False)
+            self._count_reject(item.reject.reason)
+        else:
+            self.unwritable += 1
+            self.stats.inc_value("newscrawl/accounting/unwritable_items")
+            logger.error("newscrawl: item of unknown type %s not written", type(item).__name__)
+        return item
+
+    def _write(self, input_id: int, line: str, *, article: bool) -> None:
+        if not self.ledger.settle(input_id):
+            self.stats.inc_value("newscrawl/accounting/extra_outcomes")
+            logger.error("newscrawl: input %s already has a record; extra one not written", input_id)
+            return
+        handle = self._articles if article else self._rejects
+        assert handle is not None
+        handle.write(line + "\n")
+        kind = "articles" if article else "rejects"
+        self.counts[kind] += 1
+        self.stats.inc_value(f"newscrawl/{kind}")
+
+    def _count_reject(self, reason: str) -> None:
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        self.stats.inc_value(f"newscrawl/rejects/{reason}")
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Settle what never got an outcome, close the files, write run.json."""
+        if self.run_dir is None:
+            return
+        self._settle_leftovers(spider.name, reason)
+        for handle in (self._articles, self._rejects):
+            if handle is not None:
+                handle.close()
+        summary = self._summary(reason)
+        tmp = self.run_dir / "run.json.tmp"
+        tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, self.run_dir / "run.json")
+        accounting = summary["accounting"]
+        log = logger.info if accounting["ok"] else logger.error
+        log(
+            "newscrawl: %d inputs -> %d articles + %d rejects; accounting %s; output in %s",
+            accounting["inputs"], self.counts["articles"], self.counts["rejects"],
+            "ok" if accounting["ok"] else "FAILED", self.run_dir,
+        )  # fmt: skip
+
+    def _settle_leftovers(self, spider_name: str, finish_reason: str) -> None:
+        """Inputs the run opened but never ended: written as rejects, so none is lost."""
+        ledger = self.ledger
+        lost = dict(ledger.pending)
+        if not lost:
+            return
+        finished = finish_reason == "finished"
+        reason = RejectReason.internal_error if finished else RejectReason.not_processed
+        detail = (
+            "the run finished without an outcome for this input (a bug: please report it)"
+            if finished
+            else f"the run stopped ({finish_reason}) before this input was processed"
+        )
+        self.stats.set_value("newscrawl/accounting/unsettled", len(lost))
+        for input_id, url in lost.items():
+            reject = Reject(url=url, reason=reason, detail=detail, spider=spider_name)
+            self._write(input_id, reject.model_dump_json(), article=False)
+            self._count_reject(reason)
+
+    def _summary(self, finish_reason: str) -> dict[str, Any]:
+        ledger = self.ledger
+        assert self.run_dir is not None
+        unsettled = int(self.stats.get_value("newscrawl/accounting/unsettled", 0))
+        outcomes = self.counts["articles"] + self.counts["rejects"]
+        ok = (
+            ledger.balanced
+            and outcomes == ledger.opened
+            and unsettled == 0
+            and self.unwritable == 0
+        )
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "spider": self.crawler.spider.name if self.crawler.spider else None,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
+            "finish_reason": finish_reason,
+            "files": {
+                "articles": str(self.run_dir / "articles.jsonl"),
+                "rejects": str(self.run_dir / "rejects.jsonl"),
+            },
+            "counts": {
+                "inputs": ledger.opened,
+                "articles": self.counts["articles"],
+                "rejects": self.counts["rejects"],
+                "rejects_by_reason": dict(sorted(self.reasons.items())),
+            },
+            "accounting": {
+                "ok": ok,
+                "rule": "every input ends as exactly one line in articles.jsonl or rejects.jsonl",
+                "inputs": ledger.opened,
+                "records": outcomes,
+                "unsettled_at_close": unsettled,
+                "extra_outcomes": ledger.settled_twice + ledger.unknown,
+                "unwritable_items": self.unwritable,
+            },
+            "settings": self.settings,
+            "versions": _versions(),
+        }
+
+
+def _versions() -> dict[str, str]:
+    packages = ("newscrawl", "scrapy", "trafilatura", "lxml", "pydantic", "twisted")
+    found = {"python": platform.python_version()}
+    for package in packages:
+        try:
+            found[package] = version(package)
+        except Exception:
+            found[package] = "unknown"
+    return found
