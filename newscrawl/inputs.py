@@ -34,7 +34,9 @@ def read_url_file(path: Path, max_line: int) -> Iterator[InputLine]:
         for number, raw_bytes in enumerate(handle, start=1):
             if len(raw_bytes) > max_line:
                 shown = raw_bytes[:200].decode("utf-8", "replace")
-                yield InputLine(number, shown, None, f"line {number} is longer than {max_line} bytes")
+                yield InputLine(
+                    number, shown, None, f"line {number} is longer than {max_line} bytes"
+                )
                 continue
             try:
                 line = raw_bytes.decode("utf-8-sig" if number == 1 else "utf-8").strip()

@@ -79,7 +79,7 @@ class JsonLinesWriter:
     def ledger(self) -> Ledger:
         spider = self.crawler.spider
         assert spider is not None
-        return spider.ledger  # type: ignore[no-any-return]
+        return spider.ledger  # type: ignore[attr-defined,no-any-return]
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
@@ -109,7 +109,9 @@ class JsonLinesWriter:
     def _write(self, input_id: int, line: str, *, article: bool) -> None:
         if not self.ledger.settle(input_id):
             self.stats.inc_value("newscrawl/accounting/extra_outcomes")
-            logger.error("newscrawl: input %s already has a record; extra one not written", input_id)
+            logger.error(
+                "newscrawl: input %s already has a record; extra one not written", input_id
+            )
             return
         handle = self._articles if article else self._rejects
         assert handle is not None

@@ -166,9 +166,7 @@ def build_article(candidate: Mapping[str, Any], *, min_words: int = DEFAULT_MIN_
             _drop_invalid(data, errors, warnings)
 
 
-def _drop_invalid(
-    data: dict[str, Any], errors: list[Any], warnings: list[dict[str, Any]]
-) -> None:
+def _drop_invalid(data: dict[str, Any], errors: list[Any], warnings: list[dict[str, Any]]) -> None:
     """Remove each invalid soft value (a list element, or the whole field), noting why."""
     original = dict(data)
     bad_items: dict[str, set[int]] = {}

@@ -97,7 +97,8 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
         include_images=False,
         include_links=False,
     )
-    paragraphs = _paragraphs(document.body) if document is not None else []
+    body = getattr(document, "body", None)
+    paragraphs = _restore_headings(root, _paragraphs(body)) if body is not None else []
     if not meta.title or not meta.authors or meta.published_at is None:
         _fill_from_layout(meta, root, url)
     title = _strip_site_suffix(meta.title, meta.site_name)
@@ -137,6 +138,8 @@ def _body_floor(root: lxml_html.HtmlElement) -> int:
 
 def _paragraphs(body: etree._Element) -> list[str]:
     """trafilatura's output tree as paragraphs in document order."""
+    for line_break in body.iter("lb"):
+        line_break.tail = " " + (line_break.tail or "")
     paragraphs: list[str] = []
     for element in body:
         _collect(element, paragraphs)
@@ -163,6 +166,40 @@ def _collect(element: etree._Element, out: list[str]) -> None:
         text = normalise_space("".join(element.itertext()))
     if text:
         out.append(text)
+
+
+def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> list[str]:
+    """Put back subheadings trafilatura dropped from between two body paragraphs it kept.
+
+    A heading whose neighbouring paragraphs on both sides are consecutive in the output
+    belongs to the body, wherever the extractor's container boundaries fell.
+    """
+    position = {text: index for index, text in enumerate(paragraphs)}
+    inserts: dict[int, list[str]] = {}
+    previous: int | None = None
+    waiting: list[str] = []
+    for element in root.iter("p", "h2", "h3", "h4", "h5", "h6"):
+        text = normalise_space(element.text_content())
+        if not text:
+            continue
+        if element.tag != "p":
+            if text not in position and len(text) <= 200:
+                waiting.append(text)
+            continue
+        index = position.get(text)
+        if index is None:
+            continue
+        if waiting and previous is not None and index == previous + 1:
+            inserts[index] = waiting
+        waiting = []
+        previous = index
+    if not inserts:
+        return paragraphs
+    restored: list[str] = []
+    for index, text in enumerate(paragraphs):
+        restored.extend(inserts.get(index, []))
+        restored.append(text)
+    return restored
 
 
 def _fill_from_layout(meta: PageMetadata, root: lxml_html.HtmlElement, url: str) -> None:

@@ -74,15 +74,46 @@ _CREDIT = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
-# class/id tokens that mark boilerplate containers (matched as whole tokens, not substrings).
-_BOILERPLATE_TOKENS = frozenset(
-    ["caption", "captions", "credit", "credits", "figcaption", "byline-social", "share", "shares", "sharing", "sharebar", "share-bar", "share-buttons", "social", "social-share", "social-links", "sharedaddy", "newsletter", "newsletters", "signup", "sign-up", "subscribe", "subscription", "paywall", "cookie", "cookies", "consent", "cookie-banner", "gdpr", "related", "related-posts", "related-articles", "related-stories", "related-content", "relatedposts", "recommended", "recommendations", "recirc", "more-stories", "read-more", "readmore", "read-next", "teasers", "teaser-list", "promo", "promos", "advert", "advertisement", "adslot", "ad-slot", "ad-container", "ads", "dfp", "outbrain", "taboola", "audio-player", "player-label", "listen-button", "audio", "video-player", "most-read", "mostread", "most-popular", "trending", "comments", "comment-list", "comment-section", "breadcrumb", "breadcrumbs", "tags", "tag-list", "topics", "topic-list", "author-bio", "newsletter-box"]
+# class/id words that mark boilerplate containers. Names are split into words first
+# ("AuthorCards_wrap__Uy2Nn" -> "author cards wrap uy2nn"), so stems match whole words only.
+_BOILERPLATE_NAME = re.compile(
+    r"""(?:^|\s)(?:
+        captions? | credits? | figcaption | share | shares | sharing | sharebar | sharedaddy | social
+      | newsletters? | signup | sign\ up | subscribe | subscription | paywall | cookies? | consent | gdpr
+      | related | relatedposts | recommended | recommendations? | recirc | read\ more | readmore | read\ next
+      | more\ stories | teaser\ list | teasers | promos? | advert | advertisement | adslot | ad\ slot | ads
+      | dfp | outbrain | taboola | audio\ player | player\ label | listen\ button | video\ player
+      | most\ read | mostread | most\ popular | trending | comments? | comment\ list | breadcrumbs?
+      | tags | tag\ list | topics | topic\ list | author\ (?:bio|cards?|box|info|footer)
+      | inline\ ad | ad\ container | ad\ wrap
+    )(?:\s|$)""",
+    re.VERBOSE,
 )
+_CAPTION_MAX_WORDS = 60
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NAME_SPLIT = re.compile(r"[\s_\-]+")
 
 _BLOCK_TAGS = frozenset(
-    ["p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "section", "aside", "figure", "figcaption", "blockquote", "span", "header", "footer"]
+    [
+        "p",
+        "div",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "aside",
+        "figure",
+        "figcaption",
+        "blockquote",
+        "span",
+        "header",
+        "footer",
+    ]
 )
-_TOKEN_SPLIT = re.compile(r"[\s_]+")
 _SPACES = re.compile(r"\s+")
 
 
@@ -119,9 +150,11 @@ def is_teaser_heading(text: str) -> bool:
     return 0 < len(line) <= 60 and bool(_TEASER_HEADING.match(line))
 
 
-def _tokens(element: lxml_html.HtmlElement) -> set[str]:
-    attrs = f"{element.get('class', '')} {element.get('id', '')}".lower()
-    return {token for token in _TOKEN_SPLIT.split(attrs) if token}
+def _has_boilerplate_name(element: lxml_html.HtmlElement) -> bool:
+    """Whether the element's class or id names it as boilerplate (share bar, newsletter...)."""
+    names = f"{element.get('class', '')} {element.get('id', '')}"
+    words = _NAME_SPLIT.sub(" ", _CAMEL.sub(" ", names)).lower().strip()
+    return bool(words) and _BOILERPLATE_NAME.search(words) is not None
 
 
 def _link_density(element: lxml_html.HtmlElement, text_length: int) -> float:
@@ -159,10 +192,10 @@ def _block_rule(
         return None
     if len(text) > body_floor:
         return None
-    if _tokens(element) & _BOILERPLATE_TOKENS:
+    if _has_boilerplate_name(element):
         return "boilerplate_container"
-    has_blocks = any(child.tag in _BLOCK_TAGS for child in element)
-    if element.tag == "figure" and element.find(".//img") is not None and len(text) < 400:
+    has_blocks = any(child.tag in _BLOCK_TAGS and child.tag != "span" for child in element)
+    if _is_figure_like(element, text):
         return "caption_credit"
     if has_blocks:
         if is_teaser_heading(_first_line(element)) and _link_density(element, len(text)) > 0.3:
@@ -177,6 +210,15 @@ def _block_rule(
     if words <= 25 and _link_density(element, len(text)) > 0.6 and element.tag != "li":
         return "link_line"
     return None
+
+
+def _is_figure_like(element: lxml_html.HtmlElement, text: str) -> bool:
+    """A picture with a short caption and credit: <figure>, or a <div> playing one."""
+    if element.tag not in {"figure", "div"} or len(text.split()) > _CAPTION_MAX_WORDS:
+        return False
+    if next(element.iter("img", "picture", "video", "iframe"), None) is None:
+        return False
+    return element.tag == "figure" or len(element.findall(".//p")) <= 2
 
 
 def _first_line(element: lxml_html.HtmlElement) -> str:

@@ -21,7 +21,23 @@ from lxml import html as lxml_html
 from newscrawl.extraction.boilerplate import normalise_space
 
 ARTICLE_TYPES = frozenset(
-    ["Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle", "BackgroundNewsArticle", "ReviewNewsArticle", "AskPublicNewsArticle", "SatiricalArticle", "BlogPosting", "LiveBlogPosting", "Report", "TechArticle", "ScholarlyArticle", "Review"]
+    [
+        "Article",
+        "NewsArticle",
+        "ReportageNewsArticle",
+        "AnalysisNewsArticle",
+        "OpinionNewsArticle",
+        "BackgroundNewsArticle",
+        "ReviewNewsArticle",
+        "AskPublicNewsArticle",
+        "SatiricalArticle",
+        "BlogPosting",
+        "LiveBlogPosting",
+        "Report",
+        "TechArticle",
+        "ScholarlyArticle",
+        "Review",
+    ]
 )
 LISTING_TYPES = frozenset(["CollectionPage", "ItemList", "SearchResultsPage", "ProfilePage"])
 MAX_JSONLD_CHARS = 2_000_000
@@ -70,22 +86,30 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
     found.is_article = bool(article) or meta.get("og:type", "").lower() == "article"
     found.is_listing = bool(types & LISTING_TYPES) and not article
 
-    found.title = _text(article.get("headline")) or _text(meta.get("og:title")) or _text(
-        meta.get("twitter:title")
+    found.title = (
+        _text(article.get("headline"))
+        or _text(meta.get("og:title"))
+        or _text(meta.get("twitter:title"))
     )
     found.authors = _jsonld_people(article.get("author")) or [
         value for key in _AUTHOR_META for value in meta.getall(key) if value
     ]
     found.published_at = _first_date(
         "published_at",
-        [article.get("datePublished"), *(meta.get(k) for k in _PUBLISHED_META)]
-        + _itemprop_dates(root, "datePublished"),
+        [
+            article.get("datePublished"),
+            *(meta.get(k) for k in _PUBLISHED_META),
+            *_itemprop_dates(root, "datePublished"),
+        ],
         found.problems,
     )
     found.modified_at = _first_date(
         "modified_at",
-        [article.get("dateModified"), *(meta.get(k) for k in _MODIFIED_META)]
-        + _itemprop_dates(root, "dateModified"),
+        [
+            article.get("dateModified"),
+            *(meta.get(k) for k in _MODIFIED_META),
+            *_itemprop_dates(root, "dateModified"),
+        ],
         found.problems,
     )
     found.language = _language(
@@ -165,12 +189,16 @@ def _jsonld_nodes(
         if not raw:
             continue
         if len(raw) > MAX_JSONLD_CHARS:
-            problems.append(_problem("json_ld", raw[:60], f"block of {len(raw)} characters skipped"))
+            problems.append(
+                _problem("json_ld", raw[:60], f"block of {len(raw)} characters skipped")
+            )
             continue
         try:
             data = json.loads(_strip_wrappers(raw))
         except (ValueError, RecursionError) as exc:
-            problems.append(_problem("json_ld", raw[:60], f"invalid JSON skipped: {str(exc)[:100]}"))
+            problems.append(
+                _problem("json_ld", raw[:60], f"invalid JSON skipped: {str(exc)[:100]}")
+            )
             continue
         nodes.extend(_flatten(data, depth=0))
     return nodes, problems
@@ -262,7 +290,7 @@ def _first_date(name: str, values: list[Any], problems: list[dict[str, str]]) ->
 
 
 def parse_date(value: str) -> date | None:
-    """An ISO 8601 date or datetime, as precise as written: a date stays a date, no zone invented."""
+    """An ISO 8601 (or RFC 2822) date as precise as written: no time or zone is invented."""
     text = value.strip()
     if _ISO_DATE.match(text):
         try:

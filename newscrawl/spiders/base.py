@@ -73,13 +73,17 @@ class NewsSpider(Spider):
             "fetched_at": fetched_at,
             "requested_url": requested,
         }
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         if not isinstance(response, TextResponse) or (
             content_type and not content_type.startswith(HTML_TYPES)
         ):
             shown = content_type or type(response).__name__
             yield self.reject_input(
-                input_id, response.url, RejectReason.not_html, f"not an HTML page ({shown})", **common
+                input_id,
+                response.url,
+                RejectReason.not_html,
+                f"not an HTML page ({shown})",
+                **common,
             )
             return
         try:
@@ -138,4 +142,3 @@ def _classify_failure(failure: Failure) -> tuple[RejectReason, str, int | None]:
     if isinstance(error, DownloadCancelledError) and "max size" in str(error):
         return RejectReason.too_large, str(error)[:500], None
     return RejectReason.download_error, f"{type(error).__name__}: {error}"[:1000], None
-
