@@ -63,16 +63,16 @@ def to_fetchable_url(value: str, base: Path | None) -> str:
         raise ValueError("contains control characters")
     scheme = urlsplit(value).scheme.lower() if "://" in value or ":" in value[:12] else ""
     if scheme in {"http", "https"}:
-        url = safe_url_string(value)
-        parts = urlsplit(url)
-        if not parts.hostname:
-            raise ValueError(f"{scheme} URL has no host")
         if " " in value.strip():
             raise ValueError("URL contains spaces")
         try:
+            url = safe_url_string(value)
+            parts = urlsplit(url)
             parts.port  # noqa: B018 - raises ValueError on a malformed port
         except ValueError as exc:
-            raise ValueError(f"bad port: {exc}") from None
+            raise ValueError(f"malformed URL: {exc}") from None
+        if not parts.hostname:
+            raise ValueError(f"{scheme} URL has no host")
         return url
     if scheme == "file":
         if not urlsplit(value).path.startswith("/"):

@@ -59,11 +59,17 @@ def run_crawl(
 ) -> CrawlResult:
     """Run `scrapy crawl <spider>` from the project directory, as a user does."""
     command = [str(SCRAPY), "crawl", spider, *args]
-    for name, value in {**FAST_SETTINGS, "NEWSCRAWL_OUTPUT_DIR": str(output_dir), **(settings or {})}.items():
+    for name, value in {
+        **FAST_SETTINGS,
+        "NEWSCRAWL_OUTPUT_DIR": str(output_dir),
+        **(settings or {}),
+    }.items():
         command += ["-s", f"{name}={value}"]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     runs = sorted((output_dir / spider).glob("*/run.json"))
-    return CrawlResult(done.returncode, done.stderr + done.stdout, runs[-1].parent if runs else None)
+    return CrawlResult(
+        done.returncode, done.stderr + done.stdout, runs[-1].parent if runs else None
+    )
 
 
 @pytest.fixture(scope="session")

@@ -83,9 +83,15 @@ class _Handler(BaseHTTPRequestHandler):
         body = file.read_bytes()
         if canonical is not None:
             body = re.sub(
-                rb'(<link[^>]*rel="canonical"[^>]*href=")[^"]*"', rb"\g<1>" + canonical.encode() + b'"', body
+                rb'(<link[^>]*rel="canonical"[^>]*href=")[^"]*"',
+                rb"\g<1>" + canonical.encode() + b'"',
+                body,
             )
-            body = re.sub(rb'(<meta[^>]*property="og:url"[^>]*content=")[^"]*"', rb"\g<1>" + canonical.encode() + b'"', body)
+            body = re.sub(
+                rb'(<meta[^>]*property="og:url"[^>]*content=")[^"]*"',
+                rb"\g<1>" + canonical.encode() + b'"',
+                body,
+            )
         self._send(200, "text/html; charset=utf-8", body)
 
     def _send(
