@@ -7,6 +7,7 @@ and are documented in the README.
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.spiders"]
 NEWSPIDER_MODULE = "newscrawl.spiders"
+COMMANDS_MODULE = "newscrawl.commands"
 
 # --- newscrawl ---
 NEWSCRAWL_OUTPUT_DIR = "data/output"  # runs go to <dir>/<spider>/<run_id>/ (relative to cwd)

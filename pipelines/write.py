@@ -137,6 +137,7 @@ class JsonLinesWriter:
         tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, self.run_dir / "run.json")
         accounting = summary["accounting"]
+        self.stats.set_value("newscrawl/accounting_ok", accounting["ok"])
         log = logger.info if accounting["ok"] else logger.error
         log(
             "newscrawl: %d inputs -> %d articles + %d rejects; accounting %s; output in %s",

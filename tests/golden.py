@@ -31,7 +31,7 @@ def no_article_cases() -> list[str]:
 
 
 def as_comparable(field: str, value: Any) -> Any:
-    """Dates compare by value, precision and offset (so "Z" equals "+00:00", a date is no datetime)."""
+    """Dates compare by value, precision and offset ("Z" equals "+00:00"; a date is no datetime)."""
     if field in {"published_at", "modified_at"} and value is not None:
         if isinstance(value, str):
             value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)

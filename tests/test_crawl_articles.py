@@ -229,3 +229,22 @@ def test_bad_arguments_fail_with_a_message_naming_them(
     assert result.returncode != 0
     assert message in result.log
     assert result.run_dir is None
+
+
+def test_a_record_lost_in_a_pipeline_is_caught_by_the_accounting(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    urls = tmp_path / "urls.txt"
+    lost = f"{server.base}/articles/semantic_html5.html"
+    kept = f"{server.base}/articles/wordpress_blog.html"
+    urls.write_text(f"{lost}\n{kept}\n", encoding="utf-8")
+    pipelines = (
+        '{"pipelines.validate.ValidatePipeline": 100, "tests.support.lossy.LoseOneArticle": 150,'
+        ' "pipelines.dedupe.DedupePipeline": 200, "pipelines.write.JsonLinesWriter": 900}'
+    )
+    result = run_crawl(tmp_path / "out", "-a", f"urls={urls}", settings={"ITEM_PIPELINES": pipelines})
+    assert result.returncode == 3
+    assert [a["url"] for a in result.articles] == [kept]
+    assert [(r["url"], r["reason"]) for r in result.rejects] == [(lost, "internal_error")]
+    assert result.run["accounting"]["ok"] is False
+    assert result.run["accounting"]["unsettled_at_close"] == 1

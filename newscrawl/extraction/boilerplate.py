@@ -90,6 +90,8 @@ _BOILERPLATE_NAME = re.compile(
     re.VERBOSE,
 )
 _CAPTION_MAX_WORDS = 60
+_HEADLINE_MAX_WORDS = 20
+_SENTENCE_ENDS = (".", "!", "?", '"', "”", "»", "“")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NAME_SPLIT = re.compile(r"[\s_\-]+")
 
@@ -258,8 +260,13 @@ def clean_paragraphs(
 
 
 def _tail_is_teasers(rest: list[str]) -> bool:
-    """A teaser heading ends the body when what follows is short lines, not prose."""
+    """A teaser heading ends the body only when all that follows reads as headlines.
+
+    Headlines are short and rarely end a sentence; body paragraphs, even short ones, do.
+    """
     if not rest:
         return True
-    short = sum(1 for p in rest if len(p.split()) <= 25)
-    return short / len(rest) >= 0.6
+    if any(len(p.split()) > _HEADLINE_MAX_WORDS for p in rest):
+        return False
+    sentences = sum(1 for p in rest if p.rstrip().endswith(_SENTENCE_ENDS))
+    return sentences <= len(rest) * 0.2
