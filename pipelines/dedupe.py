@@ -52,6 +52,7 @@ class DedupePipeline:
             spider=article.spider,
             requested_url=article.requested_url,
             duplicate_of=first,
+            discovered_via=article.discovered_via,
             record=article.model_dump(mode="json"),
         )
         return RejectItem(item.input_id, reject)

@@ -55,5 +55,6 @@ class ValidatePipeline:
             fetched_at=record.get("fetched_at"),
             spider=str(record.get("spider", "")),
             requested_url=record.get("requested_url"),
+            discovered_via=record.get("discovered_via"),
             record=record,
         )

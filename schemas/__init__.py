@@ -4,13 +4,14 @@
 article, with the reason. Both are written one per line with `model_dump_json()`.
 """
 
-from schemas.article import Article, ExtractorInfo, FieldWarning, build_article
+from schemas.article import Article, Discovery, ExtractorInfo, FieldWarning, build_article
 from schemas.reject import Reject, RejectReason
 from schemas.types import SCHEMA_VERSION
 
 __all__ = [
     "SCHEMA_VERSION",
     "Article",
+    "Discovery",
     "ExtractorInfo",
     "FieldWarning",
     "Reject",

@@ -69,6 +69,21 @@ class ExtractorInfo(BaseModel):
     trafilatura: str
 
 
+class Discovery(BaseModel):
+    """How the run found a URL, with what the source said about it (hints, unverified)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["list", "sitemap", "news_sitemap", "feed", "link"]
+    source: str | None = Field(
+        default=None, max_length=4096, description="The URL file, sitemap, feed or page."
+    )
+    title: str | None = Field(default=None, max_length=1000, description="Title the source gave.")
+    published_at: str | None = Field(
+        default=None, max_length=100, description="Date the source gave, as written."
+    )
+
+
 class FieldWarning(BaseModel):
     """An optional field that was dropped (set to null or removed from a list), and why."""
 
@@ -84,7 +99,7 @@ class Article(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="Article")
 
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.1"] = SCHEMA_VERSION
     url: AbsoluteUrl = Field(description="Final URL, after redirects.")
     requested_url: AbsoluteUrl = Field(description="URL as given in the input.")
     canonical_url: AbsoluteUrl | None = Field(description="<link rel=canonical> or og:url.")
@@ -107,6 +122,7 @@ class Article(BaseModel):
     http_status: HttpStatus
     spider: str
     extractor: ExtractorInfo
+    discovered_via: Discovery | None = Field(default=None, description="How the URL was found.")
     warnings: list[FieldWarning] = Field(
         default_factory=list, description="Optional fields dropped as implausible."
     )

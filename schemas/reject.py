@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from schemas.article import Discovery
 from schemas.types import SCHEMA_VERSION, HttpStatus
 
 
@@ -33,7 +34,7 @@ class Reject(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="Reject")
 
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.1"] = SCHEMA_VERSION
     url: str = Field(max_length=4096, description="The URL (or input line) as it was seen.")
     reason: RejectReason
     detail: str = Field(description="Human-readable cause: status, error, field errors.")
@@ -46,6 +47,7 @@ class Reject(BaseModel):
     duplicate_of: str | None = Field(
         default=None, description="For duplicate_* reasons: the URL of the first record."
     )
+    discovered_via: Discovery | None = Field(default=None, description="How the URL was found.")
     record: dict[str, Any] | None = Field(
         default=None, description="The partial record, where extraction produced one."
     )

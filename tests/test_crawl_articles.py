@@ -95,26 +95,38 @@ def test_every_input_line_ends_as_exactly_one_record(
     assert run["counts"]["rejects"] == len(crawl.rejects)
 
 
+def _racing_pairs(base: str) -> list[tuple[set[str], str]]:
+    """Input pairs naming one page, fetched concurrently: which arrives first is up to the
+    network, so either may be the article; the other must be the duplicate of that reason."""
+    return [
+        (
+            {f"{base}/articles/{SYNDICATED}.html", f"{base}/syndicated/{SYNDICATED}"},
+            "duplicate_content",
+        ),
+        (
+            {
+                f"{base}/articles/{TRACKED}.html",
+                f"{base}/articles/{TRACKED}.html?utm_source=newsletter",
+            },
+            "duplicate_url",
+        ),
+    ]
+
+
 def test_each_input_has_its_expected_outcome(crawl: CrawlResult, inputs: dict[str, Any]) -> None:
     got = Counter(
         [(_input_of(a), "article") for a in crawl.articles]
         + [(_input_of(r), r["reason"]) for r in crawl.rejects]
     )
-    syndicated_pair = {
-        f"{inputs['base']}/articles/{SYNDICATED}.html",
-        f"{inputs['base']}/syndicated/{SYNDICATED}",
-    }
-    # Which of two identical pages arrives first is up to the network; the other is the copy.
-    for url in syndicated_pair:
-        for outcome in ("article", "duplicate_content"):
-            got.pop((url, outcome), None)
-    want = Counter(pair for pair in inputs["expected"] if pair[0] not in syndicated_pair)
+    want = Counter(inputs["expected"])
+    for pair, reason in _racing_pairs(inputs["base"]):
+        outcomes = sorted(outcome for (url, outcome) in got.elements() if url in pair)
+        assert outcomes == ["article", reason], pair
+        for url in pair:
+            for outcome in ("article", reason):
+                got.pop((url, outcome), None)
+                want.pop((url, outcome), None)
     assert got == want
-    pair_outcomes = sorted(
-        [a["url"] for a in crawl.articles if _input_of(a) in syndicated_pair]
-        + [r["reason"] for r in crawl.rejects if _input_of(r) in syndicated_pair]
-    )
-    assert len(pair_outcomes) == 2 and "duplicate_content" in pair_outcomes
 
 
 def test_articles_carry_the_golden_fields(crawl: CrawlResult, inputs: dict[str, Any]) -> None:
@@ -136,6 +148,8 @@ def test_articles_carry_the_golden_fields(crawl: CrawlResult, inputs: dict[str, 
         assert record["word_count"] == len(record["text"].split())
         assert record["content_sha256"] == hashlib.sha256(record["text"].encode()).hexdigest()
         assert record["extractor"]["name"] == "newscrawl"
+        assert record["discovered_via"]["kind"] == "list"
+        assert record["discovered_via"]["source"].endswith("/urls.txt")
 
 
 def test_every_line_is_a_valid_record(crawl: CrawlResult) -> None:
@@ -143,7 +157,8 @@ def test_every_line_is_a_valid_record(crawl: CrawlResult) -> None:
     for line in (crawl.run_dir / "articles.jsonl").read_text(encoding="utf-8").splitlines():
         Article.model_validate_json(line)
     for line in (crawl.run_dir / "rejects.jsonl").read_text(encoding="utf-8").splitlines():
-        Reject.model_validate_json(line)
+        reject = Reject.model_validate_json(line)
+        assert reject.discovered_via is not None and reject.discovered_via.kind == "list"
 
 
 def test_rejects_say_what_went_wrong(crawl: CrawlResult, inputs: dict[str, Any]) -> None:
@@ -168,14 +183,10 @@ def test_duplicates_name_the_first_record(crawl: CrawlResult, inputs: dict[str, 
     rejects = {_input_of(r): r for r in crawl.rejects}
     repeat = rejects[f"{base}/articles/{DIRECT[1]}.html"]
     assert repeat["duplicate_of"] == f"{base}/articles/{DIRECT[1]}.html"
-    tracked = rejects[f"{base}/articles/{TRACKED}.html?utm_source=newsletter"]
-    assert tracked["duplicate_of"] == f"{base}/articles/{TRACKED}.html"
-    copy = next(r for r in crawl.rejects if r["reason"] == "duplicate_content")
-    assert copy["duplicate_of"] in {
-        f"{base}/articles/{SYNDICATED}.html",
-        f"{base}/syndicated/{SYNDICATED}",
-    }
-    assert copy["duplicate_of"] != copy["url"]
+    for pair, reason in _racing_pairs(base):
+        copy = next(r for r in crawl.rejects if _input_of(r) in pair and r["reason"] == reason)
+        original = next(a for a in crawl.articles if _input_of(a) in pair)
+        assert copy["duplicate_of"] == original["url"] != copy["url"]
 
 
 def test_server_saw_retries_and_no_forbidden_fetch(
@@ -242,7 +253,9 @@ def test_a_record_lost_in_a_pipeline_is_caught_by_the_accounting(
         '{"pipelines.validate.ValidatePipeline": 100, "tests.support.lossy.LoseOneArticle": 150,'
         ' "pipelines.dedupe.DedupePipeline": 200, "pipelines.write.JsonLinesWriter": 900}'
     )
-    result = run_crawl(tmp_path / "out", "-a", f"urls={urls}", settings={"ITEM_PIPELINES": pipelines})
+    result = run_crawl(
+        tmp_path / "out", "-a", f"urls={urls}", settings={"ITEM_PIPELINES": pipelines}
+    )
     assert result.returncode == 3
     assert [a["url"] for a in result.articles] == [kept]
     assert [(r["url"], r["reason"]) for r in result.rejects] == [(lost, "internal_error")]

@@ -13,7 +13,7 @@ from typing import Any
 from newscrawl.inputs import InputLine, parse_input, read_url_file, url_key
 from newscrawl.spiders.base import NewsSpider
 from newscrawl.spiders.params import ArticlesParams, parse_params
-from schemas import RejectReason
+from schemas import Discovery, RejectReason
 
 
 class ArticlesSpider(NewsSpider):
@@ -36,13 +36,19 @@ class ArticlesSpider(NewsSpider):
             yield from read_url_file(self.params.urls, max_line)
 
     async def start(self) -> AsyncIterator[Any]:
+        from_file = Discovery(
+            kind="list", source=self.params.urls.resolve().as_uri() if self.params.urls else None
+        )
+        from_argument = Discovery(kind="list", source=None)
         for line in self.inputs():
             input_id = self.open_input(line.url or line.raw)
+            via = from_file if line.line_number else from_argument
             if line.url is None:
                 where = f"line {line.line_number}" if line.line_number else "-a url"
                 yield self.reject_input(
-                    input_id, line.raw, RejectReason.invalid_url, f"{where}: {line.error}"
-                )
+                    input_id, line.raw, RejectReason.invalid_url, f"{where}: {line.error}",
+                    discovered_via=via,
+                )  # fmt: skip
                 continue
             key = url_key(line.url)
             first = self._first_seen.get(key)
@@ -50,7 +56,8 @@ class ArticlesSpider(NewsSpider):
                 yield self.reject_input(
                     input_id, line.url, RejectReason.duplicate_url,
                     f"same page as an earlier input line: {first}", duplicate_of=first,
+                    discovered_via=via,
                 )  # fmt: skip
                 continue
             self._first_seen[key] = line.url
-            yield self.page_request(input_id, line.url)
+            yield self.page_request(input_id, line.url, via)

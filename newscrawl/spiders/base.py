@@ -12,7 +12,7 @@ from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -24,7 +24,7 @@ from newscrawl.extraction import (
 )
 from newscrawl.items import CandidateItem, RejectItem
 from newscrawl.ledger import Ledger
-from schemas import Reject, RejectReason
+from schemas import Discovery, Reject, RejectReason
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_REJECT_URL = 4096
@@ -44,14 +44,20 @@ class NewsSpider(Spider):
         self.crawler.stats.inc_value("newscrawl/inputs")
         return self.ledger.open(url[:MAX_REJECT_URL])
 
-    def page_request(self, input_id: int, url: str) -> Request:
+    def page_request(
+        self, input_id: int, url: str, discovered_via: Discovery | None = None
+    ) -> Request:
         """The request for an input's page, wired to the shared callback and errback."""
         return Request(
             url,
             callback=self.parse_page,
             errback=self.on_error,
             dont_filter=True,  # duplicates are decided by us and become rejects, never dropped
-            meta={"input_id": input_id, "requested_url": url},
+            meta={
+                "input_id": input_id,
+                "requested_url": url,
+                "discovered_via": discovered_via.model_dump() if discovered_via else None,
+            },
         )
 
     def reject_input(
@@ -72,11 +78,15 @@ class NewsSpider(Spider):
             "http_status": response.status,
             "fetched_at": fetched_at,
             "requested_url": requested,
+            "discovered_via": response.meta.get("discovered_via"),
         }
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
-        if not isinstance(response, TextResponse) or (
-            content_type and not content_type.startswith(HTML_TYPES)
-        ):
+        is_html = (
+            content_type.startswith(HTML_TYPES)
+            if content_type
+            else isinstance(response, HtmlResponse)  # no header (file://): Scrapy's guess
+        )
+        if not isinstance(response, TextResponse) or not is_html:
             shown = content_type or type(response).__name__
             yield self.reject_input(
                 input_id,
@@ -128,6 +138,7 @@ class NewsSpider(Spider):
         yield self.reject_input(
             input_id, request.url, reason, detail,
             http_status=status, requested_url=request.meta["requested_url"],
+            discovered_via=request.meta.get("discovered_via"),
             fetched_at=datetime.now(UTC) if status else None,
         )  # fmt: skip
 
