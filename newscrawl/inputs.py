@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from w3lib.url import canonicalize_url, safe_url_string
+from w3lib.url import safe_url_string
+
+from newscrawl.urls import canonical_url
 
 FETCHABLE_SCHEMES = frozenset({"http", "https", "file"})
 
@@ -89,5 +91,5 @@ def to_fetchable_url(value: str, base: Path | None) -> str:
 
 
 def url_key(url: str) -> str:
-    """The form two URLs share when they name the same page (query sorted, no fragment)."""
-    return canonicalize_url(url, keep_fragments=False)
+    """The form two URLs share when they name the same page (see `newscrawl.urls`)."""
+    return canonical_url(url)

@@ -30,3 +30,11 @@ class RejectItem:
 
     input_id: int
     reject: Reject
+
+
+@dataclass(slots=True)
+class NavigationItem:
+    """A page fetched only for its links (section front, tag page): settled, not written."""
+
+    input_id: int
+    url: str

@@ -14,6 +14,10 @@ NEWSCRAWL_OUTPUT_DIR = "data/output"  # runs go to <dir>/<spider>/<run_id>/ (rel
 NEWSCRAWL_RUN_ID = ""  # fixed run id instead of the time-sortable default (for reruns, tests)
 NEWSCRAWL_MIN_WORDS = 50  # articles with a shorter body are rejected as no_article_text
 NEWSCRAWL_MAX_INPUT_LINE = 4096  # longer URL-file lines are rejected as invalid_url
+NEWSCRAWL_EXTRACT_WORKERS = "auto"  # extraction processes: auto = one per core, 0 = in-process
+NEWSCRAWL_EXTRACT_TIMEOUT = 30.0  # seconds a page may take in a worker; then extraction_timeout
+NEWSCRAWL_EXTRACT_FUNCTION = "newscrawl.extraction.extract_article"  # page extractor (tests hook)
+EXTENSIONS = {"newscrawl.workers.ExtractionPool": 500}  # the extraction worker pool
 
 # --- politeness ---
 USER_AGENT = "newscrawl/0.1 (+https://github.com/newscrawl/newscrawl; news research crawler)"

@@ -24,7 +24,7 @@ from scrapy.settings import Settings
 from scrapy.spiders import Spider
 from scrapy.statscollectors import StatsCollector
 
-from newscrawl.items import ArticleItem, RejectItem
+from newscrawl.items import ArticleItem, NavigationItem, RejectItem
 from newscrawl.ledger import Ledger
 from schemas import SCHEMA_VERSION, Reject, RejectReason
 
@@ -57,7 +57,7 @@ class JsonLinesWriter:
         self.run_dir: Path | None = None
         self._articles: IO[str] | None = None
         self._rejects: IO[str] | None = None
-        self.counts: dict[str, int] = {"articles": 0, "rejects": 0}
+        self.counts: dict[str, int] = {"articles": 0, "rejects": 0, "navigation": 0}
         self.reasons: dict[str, int] = {}
         self.unwritable = 0
 
@@ -100,6 +100,8 @@ class JsonLinesWriter:
         elif isinstance(item, RejectItem):
             self._write(item.input_id, item.reject.model_dump_json(), article=False)
             self._count_reject(item.reject.reason)
+        elif isinstance(item, NavigationItem):
+            self._settle_navigation(item.input_id)
         else:
             self.unwritable += 1
             self.stats.inc_value("newscrawl/accounting/unwritable_items")
@@ -119,6 +121,14 @@ class JsonLinesWriter:
         kind = "articles" if article else "rejects"
         self.counts[kind] += 1
         self.stats.inc_value(f"newscrawl/{kind}")
+
+    def _settle_navigation(self, input_id: int) -> None:
+        """A page crawled only for its links: it ends here, with no line in either file."""
+        if not self.ledger.settle(input_id):
+            self.stats.inc_value("newscrawl/accounting/extra_outcomes")
+            return
+        self.counts["navigation"] += 1
+        self.stats.inc_value("newscrawl/navigation_pages")
 
     def _count_reject(self, reason: str) -> None:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
@@ -168,7 +178,7 @@ class JsonLinesWriter:
         ledger = self.ledger
         assert self.run_dir is not None
         unsettled = int(self.stats.get_value("newscrawl/accounting/unsettled", 0))
-        outcomes = self.counts["articles"] + self.counts["rejects"]
+        outcomes = self.counts["articles"] + self.counts["rejects"] + self.counts["navigation"]
         ok = (
             ledger.balanced
             and outcomes == ledger.opened
@@ -191,19 +201,29 @@ class JsonLinesWriter:
                 "articles": self.counts["articles"],
                 "rejects": self.counts["rejects"],
                 "rejects_by_reason": dict(sorted(self.reasons.items())),
+                "navigation_pages": self.counts["navigation"],
             },
             "accounting": {
                 "ok": ok,
-                "rule": "every input ends as exactly one line in articles.jsonl or rejects.jsonl",
+                "rule": (
+                    "every input ends as exactly one line in articles.jsonl or rejects.jsonl"
+                    " (or, for link-following spiders, as a navigation page)"
+                ),
                 "inputs": ledger.opened,
                 "records": outcomes,
                 "unsettled_at_close": unsettled,
                 "extra_outcomes": ledger.settled_twice + ledger.unknown,
                 "unwritable_items": self.unwritable,
             },
+            **self._discovery(),
             "settings": self.settings,
             "versions": _versions(),
         }
+
+    def _discovery(self) -> dict[str, Any]:
+        """Sources read and URLs filtered before fetching, for spiders that discover URLs."""
+        summary = getattr(self.crawler.spider, "discovery_summary", None)
+        return {"discovery": summary()} if callable(summary) else {}
 
 
 def _versions() -> dict[str, str]:

@@ -23,6 +23,7 @@ class RejectReason(StrEnum):
     not_html = "not_html"
     no_article_text = "no_article_text"
     extraction_error = "extraction_error"
+    extraction_timeout = "extraction_timeout"
     validation_error = "validation_error"
     duplicate_content = "duplicate_content"
     not_processed = "not_processed"

@@ -10,6 +10,7 @@ Routes:
   /broken                     500, every time
   /files/report.pdf           a PDF (application/pdf)
   /empty.html                 an empty 200 text/html page
+  /marked/<marker>/<case>     a fixture page under a URL carrying a marker (tests/support hooks)
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(500, "text/html", b"<h1>Internal Server Error</h1>")
         if path == "/files/report.pdf":
             return self._send(200, "application/pdf", PDF)
+        if match := re.fullmatch(r"/marked/[\w-]+/([\w-]+)", path):
+            return self._page(f"{match[1]}.html", None)
         if path == "/empty.html":
             return self._send(200, "text/html; charset=utf-8", b"")
         return self._send(404, "text/html", b"<h1>Not Found</h1>")

@@ -26,6 +26,8 @@ class Command(crawl.Command):
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
             return
-        accounting_ok = crawler.stats.get_value("newscrawl/accounting_ok") if crawler.stats else None
+        accounting_ok = (
+            crawler.stats.get_value("newscrawl/accounting_ok") if crawler.stats else None
+        )
         if accounting_ok is False:
             self.exitcode = EXIT_ACCOUNTING_FAILED

@@ -54,6 +54,8 @@ class ArticleFields:
     image_url: str | None
     canonical_url: str | None
     is_listing: bool = False
+    # The page's structured data (JSON-LD type, og:type) declares it an article.
+    is_declared_article: bool = False
     removed: list[Removal] = field(default_factory=list)
     problems: list[dict[str, str]] = field(default_factory=list)
 
@@ -96,6 +98,7 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
         include_tables=True,
         include_images=False,
         include_links=False,
+        favor_precision=True,
     )
     body = getattr(document, "body", None)
     paragraphs = _restore_headings(root, _paragraphs(body)) if body is not None else []
@@ -117,6 +120,7 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
         image_url=meta.image_url,
         canonical_url=meta.canonical_url,
         is_listing=meta.is_listing or (not meta.is_article and _looks_like_listing(root)),
+        is_declared_article=meta.is_article,
         removed=removed + dropped,
         problems=meta.problems,
     )
@@ -137,12 +141,22 @@ def _body_floor(root: lxml_html.HtmlElement) -> int:
 
 
 def _paragraphs(body: etree._Element) -> list[str]:
-    """trafilatura's output tree as paragraphs in document order."""
+    """trafilatura's output tree as paragraphs in document order.
+
+    Text loose in the body (before the first element, or after a heading that trafilatura
+    did not wrap in a paragraph) is a paragraph of its own, not dropped.
+    """
     for line_break in body.iter("lb"):
         line_break.tail = " " + (line_break.tail or "")
     paragraphs: list[str] = []
+    lead = normalise_space(body.text or "")
+    if lead:
+        paragraphs.append(lead)
     for element in body:
         _collect(element, paragraphs)
+        tail = normalise_space(element.tail or "")
+        if tail:
+            paragraphs.append(tail)
     return paragraphs
 
 

@@ -32,9 +32,48 @@ _LABEL_LINES = re.compile(
       | artikel\ anh[öo]ren | audio\ wird\ geladen | anzeige | werbung | teilen
       | écouter\ (?:cet|l['’])\ article | publicité | partager(?:\ sur\ \w+)? | abonnez-vous\b.*
       | escuchar\ (?:este\ )?art[ií]culo | publicidad | compartir | ascolta\ l['’]articolo | pubblicità
-    )[\s.!…:]*$""",
+      | (?:estimated\ )?reading\ time\b.* | \d+\ min(?:ute)?s?\ read | lesezeit\b.* | temps\ de\ lecture\b.*
+      | tiempo\ de\ lectura\b.* | tempo\ de\ leitura\b.* | tempo\ di\ lettura\b.*
+      | (?:filed|posted)\ (?:under|in)\ ?:.* | tags?\ ?:.* | categor(?:y|ies)\ ?:.* | schlagw[öo]rter\ ?:.*
+      | was\ this\ (?:page|article|story|answer|information)\ (?:helpful|useful)\b.*
+      | (?:get|receive)\ the\ latest(?:\ \w+){0,3} | don['’]t\ miss | more\ to\ follow
+    )[\s.!…:|?]*$""",
     re.IGNORECASE | re.VERBOSE,
 )
+
+# Calls to action addressed to the reader rather than article text: follow us, get the
+# newsletter, send a tip, rate this page. Searched anywhere in a line of at most
+# _CTA_MAX_WORDS words, since they come with the site's name or a handle around them.
+_CALL_TO_ACTION = re.compile(
+    r"""(?:
+        \bfollow\ (?:us|me|him|her|them|[\w'’.@-]+(?:\ [\w'’.@-]+){0,3})\ on\ (?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|x)\b
+      | \bfollow\ (?:us|me|him|her|them)\ (?:at|@)
+      | \b(?:sign\ up|subscribe|register)\ (?:to|for)\ (?:our|the|my|his|her)\b[^.!?]{0,60}\b(?:newsletters?|alerts|updates|e-?mails?|bulletins?)\b
+      | \bsubscribe\ to\ [^.!?]{0,40}newsletters?\b
+      | \b(?:delivered|sent)\ (?:straight\ |directly\ |right\ )?(?:to|in|into)\ your\ inbox\b | \bright\ in\ your\ inbox\b
+      | \bhave\ a\ (?:news\ )?tip\b | \bgot\ a\ (?:news\ )?tip\b | \bsend\ us\ (?:a|your)\ (?:news\ )?tips?\b
+      | \byour\ feedback\ helps\b | \bwas\ this\ (?:page|article)\ helpful\b
+      | \bif\ you\ (?:enjoyed|liked|value)\ (?:this|our)\ (?:article|story|post|journalism|reporting)\b
+      | \bfolgen\ sie\ uns\b | \babonnieren\ sie\ (?:unseren|den)\ newsletter\b
+      | \bsuivez-nous\b | \binscrivez-vous\ (?:à|a)\ (?:notre|la)\ newsletter\b
+      | \bs[ií]guenos\ en\b | \bsuscr[ií]bete\ a\b | \bseguici\ su\b | \biscriviti\ alla\ newsletter\b
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_CTA_MAX_WORDS = 45
+
+# Lines that only date the story or name its writer: "Updated at 1:23 p.m.",
+# "5:45 AM PST 11/19/2019 by Jane Doe". Body sentences are longer or have no clock time.
+_DATELINE = re.compile(
+    r"""^(?:
+        (?:last\ )?(?:updated|published|posted|modified)(?:\ on|\ at)?\ ?:?\ .{0,60}\d.{0,40}
+      | (?:aktualisiert|ver[öo]ffentlicht|mis\ à\ jour|publi[ée]|actualizado|publicado|aggiornato)\b.{0,60}\d.{0,40}
+      | \d{1,2}[:.]\d{2}\ ?(?:a\.?m\.?|p\.?m\.?)?\ ?(?:[A-Z]{2,4}\ )?[\d/.,\ \w]{0,30}(?:\ by\ [\w.'’\ -]{2,40})?
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_DATELINE_MAX_WORDS = 15
+
 
 # Lines that point the reader to another story: "Read more: <headline>".
 _CROSS_LINK = re.compile(
@@ -85,12 +124,15 @@ _BOILERPLATE_NAME = re.compile(
       | dfp | outbrain | taboola | audio\ player | player\ label | listen\ button | video\ player
       | most\ read | mostread | most\ popular | trending | comments? | comment\ list | breadcrumbs?
       | tags | tag\ list | topics | topic\ list | author\ (?:bio|cards?|box|info|footer)
+      | feedback | rating | rate\ this | survey
       | inline\ ad | ad\ container | ad\ wrap
     )(?:\s|$)""",
     re.VERBOSE,
 )
 _CAPTION_MAX_WORDS = 60
 _HEADLINE_MAX_WORDS = 20
+_TEASER_LINK_DENSITY = 0.9
+_URL_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net)\b", re.IGNORECASE)
 _SENTENCE_ENDS = (".", "!", "?", '"', "”", "»", "“")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NAME_SPLIT = re.compile(r"[\s_\-]+")
@@ -111,7 +153,6 @@ _BLOCK_TAGS = frozenset(
         "figure",
         "figcaption",
         "blockquote",
-        "span",
         "header",
         "footer",
     ]
@@ -143,6 +184,11 @@ def classify_line(text: str) -> str | None:
         return "cross_link"
     if len(line) <= 300 and _CREDIT.search(line):
         return "caption_credit"
+    words = len(line.split())
+    if words <= _DATELINE_MAX_WORDS and _DATELINE.match(line):
+        return "dateline"
+    if words <= _CTA_MAX_WORDS and _CALL_TO_ACTION.search(line):
+        return "call_to_action"
     return None
 
 
@@ -208,10 +254,23 @@ def _block_rule(
         return rule
     if text in alts:
         return "image_alt_text"
-    words = len(text.split())
-    if words <= 25 and _link_density(element, len(text)) > 0.6 and element.tag != "li":
+    if _is_teaser_link(element, text):
         return "link_line"
     return None
+
+
+def _is_teaser_link(element: lxml_html.HtmlElement, text: str) -> bool:
+    """A standalone linked headline: a short block that is all link and no sentence.
+
+    Teasers for other stories sit between body paragraphs as one link each. A linked line
+    that ends a sentence ("Get more meal ideas here!"), a list item or heading (product
+    names in a buying guide), or a bare web address is kept: those are the article's own.
+    """
+    if element.tag not in {"p", "div"} or not 2 <= len(text.split()) <= _HEADLINE_MAX_WORDS:
+        return False
+    if text.endswith(_SENTENCE_ENDS) or _URL_LIKE.search(text):
+        return False
+    return _link_density(element, len(text)) >= _TEASER_LINK_DENSITY
 
 
 def _is_figure_like(element: lxml_html.HtmlElement, text: str) -> bool:
@@ -244,7 +303,7 @@ def clean_paragraphs(
         rule = classify_line(paragraph)
         if rule is None and key == title_key and index == 0:
             rule = "title_repeated"
-        elif rule is None and key in seen:
+        elif rule is None and key in seen and len(paragraph.split()) >= 1500:
             rule = "repeated_line"
         elif rule is None and paragraph in image_alts:
             rule = "image_alt_text"

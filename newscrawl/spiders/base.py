@@ -7,6 +7,7 @@ is decided here, so all spiders treat pages alike.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,10 +21,11 @@ from newscrawl.extraction import (
     EXTRACTOR_NAME,
     EXTRACTOR_VERSION,
     TRAFILATURA_VERSION,
-    extract_article,
+    ArticleFields,
 )
-from newscrawl.items import CandidateItem, RejectItem
+from newscrawl.items import CandidateItem, NavigationItem, RejectItem
 from newscrawl.ledger import Ledger
+from newscrawl.workers import ExtractionFailed, extractor_for
 from schemas import Discovery, Reject, RejectReason
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -69,8 +71,12 @@ class NewsSpider(Spider):
         )
         return RejectItem(input_id, reject)
 
-    def parse_page(self, response: Response) -> Any:
-        """Extract the article from a fetched page, or reject the page with the reason."""
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        """Extract the article from a fetched page, or reject the page with the reason.
+
+        Extraction runs in a worker process (`newscrawl.workers`); waiting for it holds this
+        response, so a busy pool slows the downloader instead of piling pages up in memory.
+        """
         input_id: int = response.meta["input_id"]
         requested: str = response.meta["requested_url"]
         fetched_at = datetime.now(UTC)
@@ -97,13 +103,11 @@ class NewsSpider(Spider):
             )
             return
         try:
-            fields = extract_article(response.text, response.url)
-        except Exception as exc:  # a bug or a pathological page must not lose the input
-            self.logger.exception("extraction failed for %s", response.url)
-            yield self.reject_input(
-                input_id, response.url, RejectReason.extraction_error,
-                f"{type(exc).__name__}: {exc}"[:1000], **common,
-            )  # fmt: skip
+            fields = await extractor_for(self.crawler).extract(
+                response.body, response.encoding, response.url
+            )
+        except ExtractionFailed as exc:  # a crash, a time-out or a bug: the input still ends
+            yield self.reject_input(input_id, response.url, exc.reason, exc.detail, **common)
             return
         record = {
             "url": response.url,
@@ -117,18 +121,32 @@ class NewsSpider(Spider):
             },
             "warnings": fields.problems,
         }
+        yield self.page_outcome(input_id, response, fields, record, common)
+
+    def page_outcome(
+        self,
+        input_id: int,
+        response: Response,
+        fields: ArticleFields,
+        record: dict[str, Any],
+        common: dict[str, Any],
+    ) -> CandidateItem | RejectItem | NavigationItem:
+        """What an extracted page becomes: a candidate article, or `no_article_text`.
+
+        Spiders that also crawl pages for their links override this to let non-articles
+        pass as navigation instead of rejects.
+        """
         if fields.is_listing or not fields.text:
             detail = (
                 "page is a listing (section or front page), not an article"
                 if fields.is_listing
                 else "no article body found in the page"
             )
-            yield self.reject_input(
+            return self.reject_input(
                 input_id, response.url, RejectReason.no_article_text, detail,
                 record=record, **common,
             )  # fmt: skip
-            return
-        yield CandidateItem(input_id, record)
+        return CandidateItem(input_id, record)
 
     def on_error(self, failure: Failure) -> Any:
         """Turn a failed download into a reject that says what went wrong."""

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from newscrawl.inputs import to_fetchable_url
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if not parts:
+            raise ValueError("empty list")
+        return parts
+    return value
+
+
+CommaList = Annotated[list[str], BeforeValidator(_split_commas)]
+"""A comma-separated argument (`-a feeds=a.xml,b.xml`) as its non-empty parts."""
 
 
 class SpiderArgumentError(ValueError):
@@ -57,3 +81,40 @@ def parse_params(model: type[P], arguments: dict[str, Any]) -> P:
                 message = f"unknown argument (known: {', '.join(model.model_fields)})"
             problems.append(f"-a {name}: {message}" if error["loc"] else message)
         raise SpiderArgumentError("; ".join(problems)) from None
+
+
+class DiscoveryParams(BaseModel):
+    """Arguments every discovery spider shares: which announced URLs to fetch."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    since: date | None = None
+    max_articles: PositiveInt | None = None
+    allow: re.Pattern[str] | None = None
+    deny: re.Pattern[str] | None = None
+
+
+class SitemapParams(DiscoveryParams):
+    """`sitemap` spider: sitemap URLs, or domains whose robots.txt lists them."""
+
+    sitemaps: CommaList | None = None
+    domains: CommaList | None = None
+
+    @model_validator(mode="after")
+    def _some_source(self) -> SitemapParams:
+        if not self.sitemaps and not self.domains:
+            raise ValueError("give -a sitemaps=URL[,URL...] or -a domains=example.com[,...]")
+        return self
+
+
+class FeedsParams(DiscoveryParams):
+    """`feeds` spider: feed URLs, feed files, or files listing feeds."""
+
+    feeds: CommaList
+
+
+class SiteParams(DiscoveryParams):
+    """`site` spider: start pages, followed within their hosts to a bounded depth."""
+
+    start: CommaList
+    depth: int = Field(default=2, ge=0, le=10)

@@ -1,0 +1,778 @@
+"""Score article-body extractors on a corpus of real pages, side by side.
+
+Why: tuning the extraction step by eye on a handful of pages hides regressions.
+This script runs ``newscrawl``'s own extractor next to off-the-shelf baselines
+(trafilatura in three modes, readability-lxml) on the same pages, with the
+shingle-based metric of the Article Extraction Benchmark, so that a change can be
+judged by numbers and by the pages it gets most wrong.
+
+Corpus layout (``--corpus DIR``): ``DIR/html/<id>.html.gz`` holds each page as
+served and ``DIR/ground-truth.json`` maps ``id`` to ``{"url": ..., "articleBody":
+...}``. The corpus is only read, never copied.
+
+The metric (see :func:`score_page` and :func:`aggregate`): both texts become word
+tokens (regex ``\\w+``, case kept) and multisets of 4-token shingles. TP counts
+shingles in common (with multiplicity), FP the extra ones in the extraction, FN
+those missing from it, all three divided by TP+FP+FN. Page precision is
+TP/(TP+FP), page recall TP/(TP+FN). PRECISION is the mean page precision over
+pages whose extraction is non-empty, RECALL the mean page recall over all pages
+(an empty extraction has recall 0), F1 the harmonic mean of those two means.
+
+Every extractor gets the same decoded ``str`` (see :func:`decode_html`), so that
+they are compared on identical input and decoding stays out of the timings; the
+time per page covers the extraction call and its conversion to plain text only,
+after one untimed warm-up call.
+
+A second section checks metadata (title, authors, published_at, language) that
+``newscrawl`` extracts from the golden fixtures in ``tests/fixtures``.
+
+Usage::
+
+    .venv/bin/python benchmarks/extraction_eval.py --corpus /path/to/corpus
+    .venv/bin/python benchmarks/extraction_eval.py --corpus DIR --only newscrawl \\
+        --worst-of newscrawl --json /tmp/scores.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import functools
+import gzip
+import importlib
+import json
+import logging
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+SHINGLE_SIZE = 4
+TOKEN_RE = re.compile(r"\w+")
+
+WORST_COUNT = 10
+SNIPPETS_PER_KIND = 3
+SNIPPET_CHARS = 100
+# A line counts as missed/extra when less than this share of its shingles is
+# found on the other side.
+LINE_PRESENT_SHARE = 0.5
+
+Shingle = tuple[str, ...]
+Extractor = Callable[[str, str], str]
+
+
+# --------------------------------------------------------------------------- metric
+
+
+def tokenize(text: str | None) -> list[str]:
+    """Split text into word tokens with ``\\w+``, keeping case."""
+    return TOKEN_RE.findall(text or "")
+
+
+def shingles(text: str | None, size: int = SHINGLE_SIZE) -> Counter[Shingle]:
+    """Return the multiset of ``size``-token shingles of ``text``.
+
+    A text shorter than ``size`` tokens (but not empty) becomes a single shingle
+    made of all its tokens, so that short texts still count; an empty text has no
+    shingle.
+    """
+    return token_shingles(tokenize(text), size)
+
+
+def token_shingles(tokens: Sequence[str], size: int = SHINGLE_SIZE) -> Counter[Shingle]:
+    """Return the multiset of ``size``-token shingles of a token sequence (see :func:`shingles`)."""
+    if not tokens:
+        return Counter()
+    if len(tokens) < size:
+        return Counter([tuple(tokens)])
+    return Counter(tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
+
+
+@dataclass(frozen=True)
+class PageScore:
+    """Shingle counts for one page, with the page-level ratios derived from them.
+
+    ``tp``, ``fp`` and ``fn`` are raw shingle counts; :meth:`normalized` divides
+    them by their sum as the benchmark does (which leaves the ratios unchanged).
+    """
+
+    tp: int
+    fp: int
+    fn: int
+
+    def normalized(self) -> tuple[float, float, float]:
+        """Return (TP, FP, FN) divided by TP+FP+FN, or zeros when all are zero."""
+        total = self.tp + self.fp + self.fn
+        if total == 0:
+            return 0.0, 0.0, 0.0
+        return self.tp / total, self.fp / total, self.fn / total
+
+    @property
+    def extraction_empty(self) -> bool:
+        """True when the extraction has no shingle (no word token at all)."""
+        return self.tp + self.fp == 0
+
+    @property
+    def truth_empty(self) -> bool:
+        """True when the ground truth has no shingle."""
+        return self.tp + self.fn == 0
+
+    @property
+    def precision(self) -> float | None:
+        """TP/(TP+FP); None for an empty extraction, which precision ignores."""
+        if self.extraction_empty:
+            return None
+        tp, fp, _ = self.normalized()
+        return tp / (tp + fp)
+
+    @property
+    def recall(self) -> float:
+        """TP/(TP+FN); 0 for an empty extraction, 1 when there was nothing to find."""
+        if self.truth_empty:
+            return 1.0 if self.extraction_empty else 0.0
+        tp, _, fn = self.normalized()
+        return tp / (tp + fn)
+
+    @property
+    def f1(self) -> float:
+        """Page F1, counting an empty extraction's precision as 0 (for ranking)."""
+        precision = self.precision or 0.0
+        recall = self.recall
+        if precision + recall == 0:
+            return 0.0
+        return 2 * precision * recall / (precision + recall)
+
+
+def score_page(truth: str | None, extracted: str | None) -> PageScore:
+    """Compare an extracted text with the true article body by 4-token shingles."""
+    true_shingles = shingles(truth)
+    pred_shingles = shingles(extracted)
+    tp = sum((true_shingles & pred_shingles).values())
+    fp = sum(pred_shingles.values()) - tp
+    fn = sum(true_shingles.values()) - tp
+    return PageScore(tp=tp, fp=fp, fn=fn)
+
+
+def aggregate(scores: Iterable[PageScore]) -> tuple[float, float, float]:
+    """Return corpus (PRECISION, RECALL, F1) from page scores.
+
+    PRECISION is the mean over pages with a non-empty extraction, RECALL the mean
+    over all pages, F1 their harmonic mean. Means over no page are 0.
+    """
+    score_list = list(scores)
+    precisions = [s.precision for s in score_list if s.precision is not None]
+    recalls = [s.recall for s in score_list]
+    precision = statistics.fmean(precisions) if precisions else 0.0
+    recall = statistics.fmean(recalls) if recalls else 0.0
+    if precision + recall == 0:
+        return precision, recall, 0.0
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+# --------------------------------------------------------------------------- input
+
+
+META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def decode_html(raw: bytes) -> str:
+    """Decode page bytes without HTTP headers.
+
+    Tries UTF-8 first (most pages, and a strict decode rarely succeeds by
+    accident), then the charset declared in a ``<meta>`` tag, then statistical
+    detection with charset_normalizer, and finally Latin-1 with replacement so a
+    page is never dropped for its encoding.
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    match = META_CHARSET_RE.search(raw[:8192])
+    if match:
+        try:
+            return raw.decode(match.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:
+        best = None
+    else:
+        best = from_bytes(raw).best()
+    if best is not None:
+        return str(best)
+    return raw.decode("latin-1", errors="replace")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One corpus page: its id, URL, decoded HTML and true article body."""
+
+    page_id: str
+    url: str
+    html: str
+    truth: str
+
+
+def load_corpus(corpus_dir: Path, limit: int | None) -> list[Page]:
+    """Read ground truth and HTML of the corpus, in sorted id order."""
+    truth_path = corpus_dir / "ground-truth.json"
+    with truth_path.open(encoding="utf-8") as handle:
+        ground_truth: dict[str, dict[str, Any]] = json.load(handle)
+    pages: list[Page] = []
+    for page_id in sorted(ground_truth):
+        if limit is not None and len(pages) >= limit:
+            break
+        html_path = corpus_dir / "html" / f"{page_id}.html.gz"
+        if not html_path.exists():
+            print(f"note: {html_path} missing, page skipped")
+            continue
+        entry = ground_truth[page_id]
+        pages.append(
+            Page(
+                page_id=page_id,
+                url=entry.get("url") or "",
+                html=decode_html(gzip.decompress(html_path.read_bytes())),
+                truth=entry.get("articleBody") or "",
+            )
+        )
+    return pages
+
+
+# --------------------------------------------------------------------------- extractors
+
+
+def result_field(result: Any, name: str) -> Any:
+    """Read ``name`` from an extraction result that is a mapping or an object."""
+    if result is None:
+        return None
+    if isinstance(result, Mapping):
+        return result.get(name)
+    return getattr(result, name, None)
+
+
+@functools.cache
+def load_newscrawl() -> Callable[[str, str], Any] | None:
+    """Import ``newscrawl.extraction.extract_article`` from this repo, or explain why not.
+
+    The repo root goes first on ``sys.path`` so the working tree is measured, not
+    an installed copy. Any import failure is reported once and yields None.
+    """
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    try:
+        extract_article = importlib.import_module("newscrawl.extraction").extract_article
+    except Exception as exc:
+        print(f"note: newscrawl extractor unavailable ({type(exc).__name__}: {exc}); skipped")
+        return None
+    func: Callable[[str, str], Any] = extract_article
+    return func
+
+
+def make_newscrawl(extract_article: Callable[[str, str], Any]) -> Extractor:
+    """Wrap newscrawl's extractor so it returns plain text."""
+
+    def run(html: str, url: str) -> str:
+        text = result_field(extract_article(html, url), "text")
+        return text if isinstance(text, str) else ""
+
+    return run
+
+
+def make_trafilatura(*, favor_precision: bool = False, favor_recall: bool = False) -> Extractor:
+    """Return a trafilatura extractor, in its default mode unless a ``favor_*`` flag is set."""
+    import trafilatura
+
+    def run(html: str, url: str) -> str:
+        text = trafilatura.extract(
+            html, url=url, favor_precision=favor_precision, favor_recall=favor_recall
+        )
+        return text or ""
+
+    return run
+
+
+BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    }
+)
+
+
+def html_to_text(fragment: str) -> str:
+    """Turn an HTML fragment into text, with one line per block element."""
+    import lxml.html
+
+    if not fragment.strip():
+        return ""
+    root = lxml.html.fromstring(fragment)
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.lower() in BLOCK_TAGS:
+            element.tail = "\n" + (element.tail or "")
+            if element.tag.lower() != "br":
+                element.text = "\n" + (element.text or "")
+    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def make_readability() -> Extractor:
+    """Return a readability-lxml extractor converting its summary HTML to text."""
+    from readability import Document
+
+    def run(html: str, url: str) -> str:
+        return html_to_text(Document(html, url=url).summary())
+
+    return run
+
+
+BASELINES: dict[str, Callable[[], Extractor]] = {
+    "trafilatura": make_trafilatura,
+    "trafilatura_precision": lambda: make_trafilatura(favor_precision=True),
+    "trafilatura_recall": lambda: make_trafilatura(favor_recall=True),
+    "readability": make_readability,
+}
+EXTRACTOR_NAMES = ("newscrawl", *BASELINES)
+
+
+def build_extractors(names: Sequence[str]) -> dict[str, Extractor]:
+    """Instantiate the requested extractors, skipping with a note those that fail."""
+    extractors: dict[str, Extractor] = {}
+    for name in names:
+        if name == "newscrawl":
+            extract_article = load_newscrawl()
+            if extract_article is not None:
+                extractors[name] = make_newscrawl(extract_article)
+            continue
+        try:
+            extractors[name] = BASELINES[name]()
+        except Exception as exc:
+            print(f"note: {name} unavailable ({type(exc).__name__}: {exc}); skipped")
+    return extractors
+
+
+# --------------------------------------------------------------------------- run
+
+
+@dataclass
+class PageResult:
+    """What one extractor produced on one page, with its score and timing."""
+
+    page: Page
+    text: str
+    score: PageScore
+    ms: float
+    error: str | None = None
+
+
+@dataclass
+class ExtractorRun:
+    """All page results of one extractor."""
+
+    name: str
+    results: list[PageResult] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float | int]:
+        """Corpus precision/recall/F1, mean ms per page, empty and failed pages."""
+        precision, recall, f1 = aggregate(r.score for r in self.results)
+        return {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "ms_per_page": statistics.fmean(r.ms for r in self.results) if self.results else 0.0,
+            "pages": len(self.results),
+            "empty": sum(r.score.extraction_empty for r in self.results),
+            "errors": sum(r.error is not None for r in self.results),
+        }
+
+
+def run_extractor(name: str, extractor: Extractor, pages: Sequence[Page]) -> ExtractorRun:
+    """Run one extractor on every page, timing only the extraction call.
+
+    One untimed warm-up call on the first page keeps lazy imports and caches out
+    of the mean. An exception counts as an empty extraction and is recorded.
+    """
+    if pages:
+        with contextlib.suppress(Exception):
+            extractor(pages[0].html, pages[0].url)
+    run = ExtractorRun(name)
+    for page in pages:
+        error: str | None = None
+        start = time.perf_counter()
+        try:
+            text = extractor(page.html, page.url)
+        except Exception as exc:
+            text = ""
+            error = f"{type(exc).__name__}: {exc}"
+        elapsed_ms = (time.perf_counter() - start) * 1000
+        run.results.append(PageResult(page, text, score_page(page.truth, text), elapsed_ms, error))
+    return run
+
+
+# --------------------------------------------------------------------------- report
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Render rows as a plain left/right aligned text table."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    lines = []
+    for index, row in enumerate([headers, *rows]):
+        cells = [
+            cell.ljust(width) if col == 0 else cell.rjust(width)
+            for col, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def print_summary(runs: Sequence[ExtractorRun]) -> None:
+    """Print the per-extractor score table."""
+    rows = []
+    for run in runs:
+        s = run.summary()
+        rows.append(
+            [
+                run.name,
+                f"{s['precision']:.3f}",
+                f"{s['recall']:.3f}",
+                f"{s['f1']:.3f}",
+                f"{s['ms_per_page']:.1f}",
+                f"{s['empty']}/{s['pages']}",
+                str(s["errors"]),
+            ]
+        )
+    headers = ["extractor", "precision", "recall", "F1", "ms/page", "empty", "errors"]
+    print(format_table(headers, rows))
+
+
+def text_units(text: str) -> list[str]:
+    """Split a text into lines, and long lines into sentences, for diff snippets."""
+    units: list[str] = []
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if not line:
+            continue
+        if len(line) <= 2 * SNIPPET_CHARS:
+            units.append(line)
+        else:
+            units.extend(part for part in re.split(r"(?<=[.!?])\s+", line) if part)
+    return units
+
+
+def absent_units(text: str, other: str) -> list[str]:
+    """Return the lines/sentences of ``text`` mostly absent from ``other``.
+
+    A unit of at least SHINGLE_SIZE tokens is absent when less than
+    LINE_PRESENT_SHARE of its shingles are left in ``other``: shingles are used
+    up in document order, so a line repeated in ``text`` but present once in
+    ``other`` is reported, as the metric counts it. A shorter unit (a dateline,
+    a caption) is absent when its tokens do not occur in a row in ``other``,
+    since its single short shingle could never match a full-size one.
+    """
+    other_tokens = tokenize(other)
+    remaining = token_shingles(other_tokens)
+    other_joined = f" {' '.join(other_tokens)} "
+    absent = []
+    for unit in text_units(text):
+        tokens = tokenize(unit)
+        if not tokens:
+            continue
+        if len(tokens) < SHINGLE_SIZE:
+            if f" {' '.join(tokens)} " not in other_joined:
+                absent.append(unit)
+            continue
+        unit_shingles = token_shingles(tokens)
+        found = unit_shingles & remaining
+        remaining -= found
+        if sum(found.values()) / sum(unit_shingles.values()) < LINE_PRESENT_SHARE:
+            absent.append(unit)
+    return absent
+
+
+def snippet(text: str) -> str:
+    """Shorten a text to about SNIPPET_CHARS characters for display."""
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rstrip() + "…"
+
+
+def print_worst(run: ExtractorRun) -> None:
+    """Print the pages where ``run`` scored the lowest page F1, with what went wrong."""
+    worst = sorted(run.results, key=lambda r: (r.score.f1, r.page.page_id))[:WORST_COUNT]
+    for rank, result in enumerate(worst, 1):
+        score = result.score
+        precision = "—" if score.precision is None else f"{score.precision:.2f}"
+        print(
+            f"\n{rank}. {result.page.page_id[:12]}  F1 {score.f1:.2f}  "
+            f"P {precision}  R {score.recall:.2f}"
+        )
+        print(f"   {result.page.url}")
+        if result.error:
+            print(f"   error: {snippet(result.error)}")
+        missed = absent_units(result.page.truth, result.text)
+        extra = absent_units(result.text, result.page.truth)
+        for label, units in (("missed", missed), ("extra", extra)):
+            if not units:
+                continue
+            print(f"   {label} ({len(units)} lines):")
+            for unit in units[:SNIPPETS_PER_KIND]:
+                print(f"     - {snippet(unit)}")
+
+
+def write_json(path: Path, corpus: Path, runs: Sequence[ExtractorRun]) -> None:
+    """Write the summary and every page score of every extractor as JSON."""
+    payload = {
+        "corpus": str(corpus),
+        "summary": {run.name: run.summary() for run in runs},
+        "pages": {
+            run.name: [
+                {
+                    "id": r.page.page_id,
+                    "url": r.page.url,
+                    "precision": r.score.precision,
+                    "recall": r.score.recall,
+                    "f1": r.score.f1,
+                    "tp": r.score.tp,
+                    "fp": r.score.fp,
+                    "fn": r.score.fn,
+                    "ms": r.ms,
+                    "empty": r.score.extraction_empty,
+                    "error": r.error,
+                }
+                for r in run.results
+            ]
+            for run in runs
+        },
+    }
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+METADATA_FIELDS = ("title", "authors", "published_at", "language")
+
+
+def normalize_field(name: str, value: Any) -> Any:
+    """Normalise a metadata value so that equivalent spellings compare equal.
+
+    Title: collapsed whitespace. Authors: sorted list of whitespace-collapsed
+    names (order does not matter). published_at: ISO 8601 string, a date staying
+    a date and a datetime a datetime (``Z`` and ``+00:00`` agree). Language:
+    lowercased. Empty values become None.
+    """
+    if value is None:
+        return None
+    if name == "authors":
+        names = [value] if isinstance(value, str) else list(value)
+        cleaned = sorted(" ".join(str(n).split()) for n in names)
+        return [n for n in cleaned if n] or None
+    if name == "published_at":
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        text = str(value).strip()
+        for parse in (dt.date.fromisoformat, dt.datetime.fromisoformat):
+            try:
+                return parse(text).isoformat()
+            except ValueError:
+                continue
+        return text or None
+    text = " ".join(str(value).split())
+    if name == "language":
+        text = text.lower()
+    return text or None
+
+
+def evaluate_metadata(fixtures_dir: Path, extract_article: Callable[[str, str], Any]) -> None:
+    """Print per-field accuracy of newscrawl metadata on golden fixtures."""
+    cases = []
+    for golden_path in sorted(fixtures_dir.glob("*.json")):
+        try:
+            golden = json.loads(golden_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"note: {golden_path.name} unreadable ({exc}); skipped")
+            continue
+        html_path = golden_path.with_suffix(".html")
+        if not isinstance(golden, dict) or golden.get("no_article") or not html_path.exists():
+            continue
+        cases.append((golden_path.stem, golden, html_path))
+    if not cases:
+        print(f"note: no golden fixtures (*.json beside *.html) in {fixtures_dir}; skipped")
+        return
+
+    correct: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    mismatches: list[str] = []
+    for case, golden, html_path in cases:
+        html = decode_html(html_path.read_bytes())
+        try:
+            result = extract_article(html, golden.get("url") or "")
+        except Exception as exc:
+            result = None
+            mismatches.append(f"{case}: extract_article raised {type(exc).__name__}: {exc}")
+        for name in METADATA_FIELDS:
+            if name not in golden:
+                continue
+            total[name] += 1
+            expected = normalize_field(name, golden[name])
+            got = normalize_field(name, result_field(result, name))
+            if expected == got:
+                correct[name] += 1
+            else:
+                mismatches.append(f"{case}.{name}: expected {expected!r}, got {got!r}")
+
+    rows = [
+        [name, f"{correct[name]}/{total[name]}", f"{correct[name] / total[name]:.2f}"]
+        for name in METADATA_FIELDS
+        if total[name]
+    ]
+    print(f"{len(cases)} fixtures from {fixtures_dir}")
+    print(format_table(["field", "correct", "accuracy"], rows))
+    if mismatches:
+        print("mismatches:")
+        for line in mismatches:
+            print(f"  - {snippet(line) if len(line) > 2 * SNIPPET_CHARS else line}")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse and check the command line."""
+    parser = argparse.ArgumentParser(
+        description="Score article-body extractors on a corpus of real pages."
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        required=True,
+        help="directory with html/<id>.html.gz and ground-truth.json",
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(EXTRACTOR_NAMES),
+        help=f"comma-separated extractors to run (from {', '.join(EXTRACTOR_NAMES)})",
+    )
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N pages")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        dest="json_path",
+        help="write every per-page score to this JSON file",
+    )
+    parser.add_argument(
+        "--worst-of",
+        default=None,
+        help="extractor whose worst pages to list (default newscrawl, else trafilatura)",
+    )
+    parser.add_argument(
+        "--fixtures",
+        type=Path,
+        default=REPO_ROOT / "tests" / "fixtures",
+        help="golden metadata fixtures (default tests/fixtures)",
+    )
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(EXTRACTOR_NAMES))
+    if unknown or not names:
+        parser.error(f"--only: unknown extractor(s) {unknown}; choose from {EXTRACTOR_NAMES}")
+    args.only = list(dict.fromkeys(names))
+    if args.worst_of is not None and args.worst_of not in EXTRACTOR_NAMES:
+        parser.error(
+            f"--worst-of: unknown extractor {args.worst_of!r}; choose from {EXTRACTOR_NAMES}"
+        )
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be at least 1")
+    if not (args.corpus / "ground-truth.json").is_file():
+        parser.error(f"--corpus: {args.corpus}/ground-truth.json not found")
+    return args
+
+
+def pick_worst_run(runs: Sequence[ExtractorRun], requested: str | None) -> ExtractorRun | None:
+    """Choose the run to list worst pages for: the requested one, else a fallback."""
+    by_name = {run.name: run for run in runs}
+    wanted = requested or "newscrawl"
+    if wanted in by_name:
+        return by_name[wanted]
+    fallback = by_name.get("trafilatura") or (runs[0] if runs else None)
+    if fallback is not None:
+        print(f"note: {wanted} was not run; listing worst pages of {fallback.name} instead")
+    return fallback
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the extractors on the corpus, print the tables, optionally write JSON."""
+    args = parse_args(argv)
+    logging.disable(logging.WARNING)
+
+    pages = load_corpus(args.corpus, args.limit)
+    print(f"corpus: {args.corpus} ({len(pages)} pages)")
+    extractors = build_extractors(args.only)
+    runs = [run_extractor(name, extractor, pages) for name, extractor in extractors.items()]
+
+    print("\n== Article body extraction ==")
+    if runs:
+        print_summary(runs)
+    else:
+        print("no extractor could run")
+
+    worst_run = pick_worst_run(runs, args.worst_of)
+    if worst_run is not None:
+        print(f"\n== {WORST_COUNT} worst pages of {worst_run.name} (by page F1) ==")
+        print_worst(worst_run)
+
+    print("\n== Metadata accuracy on fixtures ==")
+    extract_article = load_newscrawl()
+    if extract_article is None:
+        print("skipped: newscrawl extractor unavailable (see note above)")
+    else:
+        evaluate_metadata(args.fixtures, extract_article)
+
+    if args.json_path is not None:
+        write_json(args.json_path, args.corpus, runs)
+        print(f"\nper-page scores written to {args.json_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""What the discovery spiders (sitemap, feeds, site) share: filtering announced URLs and
+reporting on the sources they came from.
+
+Every URL a run decides to fetch is opened in the ledger and ends as one record, as in the
+`articles` spider. URLs filtered out before fetching (`since`, `allow`/`deny`,
+`max_articles`, off-domain, repeats, unusable URLs) are only counted, by reason, in run.json;
+so is every source (sitemap, feed, robots.txt) with its status.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+from scrapy import Request
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from newscrawl.discovery import is_older_than
+from newscrawl.inputs import to_fetchable_url, url_key
+from newscrawl.spiders.base import NewsSpider
+from newscrawl.spiders.params import DiscoveryParams
+from schemas import Discovery
+
+WEB_SCHEMES = ("http://", "https://")
+
+
+class DiscoverySpider(NewsSpider):
+    """Base of spiders that find article URLs in sources rather than take a list."""
+
+    params: DiscoveryParams
+
+    def __init__(self, params: DiscoveryParams) -> None:
+        super().__init__()
+        self.params = params
+        self.filtered: Counter[str] = Counter()
+        self.sources: list[dict[str, Any]] = []
+        self._offered: set[str] = set()
+        self._accepted = 0
+
+    def offer(self, url: str, via: Discovery) -> Request | None:
+        """The request for an announced URL, or None (counted) when it is filtered out."""
+        reason = self._filter_reason(url, via)
+        if reason is not None:
+            self.filtered[reason] += 1
+            self.crawler.stats.inc_value(f"newscrawl/discovery/filtered/{reason}")
+            return None
+        self._accepted += 1
+        return self.page_request(self.open_input(url), url, via)
+
+    def _filter_reason(self, url: str, via: Discovery) -> str | None:
+        if not url.startswith(WEB_SCHEMES):
+            return "invalid_url"
+        try:
+            to_fetchable_url(url, None)
+        except ValueError:
+            return "invalid_url"
+        key = url_key(url)
+        if key in self._offered:
+            return "duplicate"
+        self._offered.add(key)
+        params = self.params
+        if params.deny is not None and params.deny.search(url):
+            return "deny"
+        if params.allow is not None and not params.allow.search(url):
+            return "allow"
+        if params.since is not None and is_older_than(via.published_at, params.since):
+            return "since"
+        if params.max_articles is not None and self._accepted >= params.max_articles:
+            return "max_articles"
+        return None
+
+    def source_request(self, url: str, kind: str, callback: Any, **meta: Any) -> Request:
+        """A request for a sitemap, feed or robots.txt; its failure is reported, not raised."""
+        return Request(
+            url,
+            callback=callback,
+            errback=self.source_failed,
+            dont_filter=True,
+            meta={"source_kind": kind, **meta},
+        )
+
+    def report_source(
+        self, url: str, kind: str, error: str | None = None, entries: int = 0
+    ) -> None:
+        """Record one source's outcome for run.json (and the stats)."""
+        status = "error" if error else "ok"
+        self.sources.append(
+            {"url": url, "kind": kind, "status": status, "entries": entries, "detail": error}
+        )
+        self.crawler.stats.inc_value(f"newscrawl/discovery/sources/{status}")
+        if error:
+            self.logger.warning("%s %s unusable: %s", kind, url, error)
+
+    def source_failed(self, failure: Failure) -> Iterator[Request]:
+        """A source that could not be fetched: reported, and the run goes on.
+
+        Subclasses may yield fallback requests (a domain's /sitemap.xml after robots.txt).
+        """
+        request = failure.request  # type: ignore[attr-defined]
+        error = failure.value
+        detail = (
+            f"HTTP {error.response.status}"
+            if isinstance(error, HttpError)
+            else f"{type(error).__name__}: {error}"
+        )
+        self.report_source(request.url, request.meta["source_kind"], detail[:500])
+        yield from ()
+
+    def discovery_summary(self) -> dict[str, Any]:
+        """The discovery part of run.json: sources read and URLs not fetched, by reason."""
+        return {
+            "sources": self.sources,
+            "accepted": self._accepted,
+            "filtered": dict(sorted(self.filtered.items())),
+        }

@@ -1,0 +1,117 @@
+"""`scrapy crawl sitemap -a sitemaps=URL[,URL]` or `-a domains=example.com[,...]`.
+
+Reads sitemaps (indexes followed, `.xml.gz` unzipped, Google News sitemaps' publication date
+and title kept as hints), from the given URLs or from each domain's robots.txt (falling back
+to /sitemap.xml), and fetches the article URLs they list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from scrapy import Request
+from scrapy.http import Response
+from scrapy.utils.sitemap import sitemap_urls_from_robots
+from twisted.python.failure import Failure
+
+from newscrawl.discovery import SourceError, decompress, parse_sitemap
+from newscrawl.inputs import to_fetchable_url, url_key
+from newscrawl.spiders.discovery_base import DiscoverySpider
+from newscrawl.spiders.params import SitemapParams, SpiderArgumentError, parse_params
+from schemas import Discovery
+
+
+class SitemapSpider(DiscoverySpider):
+    """Article URLs from XML sitemaps and news sitemaps."""
+
+    name = "sitemap"
+    params: SitemapParams
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(parse_params(SitemapParams, kwargs))
+        try:
+            self._start_sitemaps = [
+                to_fetchable_url(url, Path.cwd()) for url in self.params.sitemaps or []
+            ]
+        except ValueError as exc:
+            raise SpiderArgumentError(f"-a sitemaps: {exc}") from None
+        self._domains = [
+            domain.rstrip("/") if "://" in domain else f"https://{domain.strip('/')}"
+            for domain in self.params.domains or []
+        ]
+        self._sitemaps_read: set[str] = set()
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self._start_sitemaps:
+            for request in self._sitemap_requests([url]):
+                yield request
+        for domain in self._domains:
+            yield self.source_request(
+                f"{domain}/robots.txt",
+                "robots.txt",
+                self.parse_robots,
+                dont_obey_robotstxt=True,
+                domain=domain,
+                handle_httpstatus_all=True,
+            )
+
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        """The Sitemap: lines of robots.txt, or /sitemap.xml where there are none."""
+        found = (
+            list(sitemap_urls_from_robots(response.text, base_url=response.url))
+            if response.status == 200 and hasattr(response, "text")
+            else []
+        )
+        if found:
+            self.report_source(response.url, "robots.txt", entries=len(found))
+        else:
+            fallback = f"{response.meta['domain']}/sitemap.xml"
+            self.report_source(
+                response.url, "robots.txt", f"no Sitemap lines (HTTP {response.status}); "
+                f"trying {fallback}",
+            )  # fmt: skip
+            found = [fallback]
+        yield from self._sitemap_requests(found)
+
+    def source_failed(self, failure: Failure) -> Iterator[Request]:
+        yield from super().source_failed(failure)
+        request = failure.request  # type: ignore[attr-defined]
+        if request.meta["source_kind"] == "robots.txt":
+            yield from self._sitemap_requests([f"{request.meta['domain']}/sitemap.xml"])
+
+    def _sitemap_requests(self, urls: list[str]) -> Iterator[Request]:
+        """Requests for sitemaps not read yet in this run (an index that loops is read once)."""
+        for url in urls:
+            key = url_key(url)
+            if key in self._sitemaps_read:
+                self.filtered["sitemap_already_read"] += 1
+                continue
+            self._sitemaps_read.add(key)
+            yield self.source_request(url, "sitemap", self.parse_sitemap)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        """A sitemap index's children, or the article URLs of a sitemap."""
+        try:
+            body = decompress(response.body, response.url, self.settings.getint("DOWNLOAD_MAXSIZE"))
+            sitemap = parse_sitemap(body)
+        except SourceError as exc:
+            self.report_source(response.url, "sitemap", str(exc))
+            return
+        if sitemap.is_index:
+            self.report_source(response.url, "sitemap_index", entries=len(sitemap.children))
+            yield from self._sitemap_requests([urljoin(response.url, c) for c in sitemap.children])
+            return
+        self.report_source(response.url, "sitemap", entries=len(sitemap.entries))
+        for entry in sitemap.entries:
+            via = Discovery(
+                kind=entry.kind,
+                source=response.url,
+                title=(entry.title or None) and entry.title[:1000],
+                published_at=(entry.published_at or None) and entry.published_at[:100],
+            )
+            request = self.offer(urljoin(response.url, entry.url), via)
+            if request is not None:
+                yield request

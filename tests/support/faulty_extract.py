@@ -1,0 +1,29 @@
+"""An extraction function that misbehaves on request, for the worker-pool tests.
+
+Loaded into a real crawl with `-s NEWSCRAWL_EXTRACT_FUNCTION=tests.support.faulty_extract.
+extract_article`. A page whose URL contains one of the markers below hangs, kills its process
+or raises; every other page goes to the real extractor. The extraction code is untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from newscrawl.extraction import ArticleFields
+from newscrawl.extraction import extract_article as real_extract_article
+
+HANG = "hang-extraction"  # sleeps far past any test timeout
+CRASH = "crash-extraction"  # the process dies at once, as on a segfault or the OOM killer
+RAISE = "raise-extraction"  # an ordinary exception: a bug in the extractor
+
+
+def extract_article(html: str | bytes, url: str) -> ArticleFields:
+    if HANG in url:
+        time.sleep(600)
+    if CRASH in url:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if RAISE in url:
+        raise RuntimeError(f"simulated extractor bug on {url}")
+    return real_extract_article(html, url)

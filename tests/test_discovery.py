@@ -1,0 +1,200 @@
+"""The discovery spiders (sitemap, feeds, site) against a small local news site.
+
+Each test runs the real `scrapy crawl <spider>` and checks the exact set of exported URLs,
+how each was found, what was filtered before fetching, and the accounting.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newscrawl.discovery import SourceError, decompress, parse_feed, parse_sitemap
+from tests.conftest import CrawlResult, run_crawl
+from tests.newssite import (
+    IN_ATOM,
+    IN_NEWS_SITEMAP,
+    IN_RSS,
+    IN_SITEMAP_2025,
+    NEW,
+    OLD,
+    STORIES,
+    NewsSite,
+)
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[NewsSite]:
+    server = NewsSite().start()
+    yield server
+    server.stop()
+
+
+def _sources(result: CrawlResult) -> dict[str, tuple[str, str | None]]:
+    base = result.run["discovery"]["sources"]
+    return {s["url"].split("/", 3)[-1]: (s["status"], s["detail"]) for s in base}
+
+
+def _check_accounting(result: CrawlResult) -> None:
+    assert result.returncode == 0, result.log[-3000:]
+    run = result.run
+    assert run["accounting"]["ok"] is True
+    counts = run["counts"]
+    assert counts["inputs"] == counts["articles"] + counts["rejects"] + counts["navigation_pages"]
+
+
+def test_sitemap_spider_reads_robots_index_gzip_and_news_sitemaps(
+    site: NewsSite, tmp_path: Path
+) -> None:
+    result = run_crawl(
+        tmp_path, "-a", f"domains={site.base}", "-a", "since=2025-01-01", spider="sitemap"
+    )
+    _check_accounting(result)
+    base = site.base
+    exported = {a["url"]: a for a in result.articles}
+    assert set(exported) == {base + s.path for s in IN_SITEMAP_2025 + IN_NEWS_SITEMAP}
+    assert result.rejects == []
+    for story in IN_SITEMAP_2025:
+        via = exported[base + story.path]["discovered_via"]
+        assert via == {
+            "kind": "sitemap",
+            "source": f"{base}/sitemaps/articles-2025.xml.gz",
+            "title": None,
+            "published_at": story.date[:10],
+        }
+    for story in IN_NEWS_SITEMAP:
+        record = exported[base + story.path]
+        assert record["discovered_via"] == {
+            "kind": "news_sitemap",
+            "source": f"{base}/news-sitemap.xml",
+            "title": story.title,
+            "published_at": story.date,
+        }
+        assert record["title"] == story.title
+        assert record["authors"] == [story.author]
+    discovery = result.run["discovery"]
+    assert discovery["filtered"] == {"since": len(OLD), "sitemap_already_read": 1}
+    sources = _sources(result)
+    status, detail = sources.pop("sitemaps/broken.xml")
+    assert status == "error" and detail.startswith("malformed XML: Premature end of data")
+    assert sources == {
+        "robots.txt": ("ok", None),
+        "sitemap_index.xml": ("ok", None),
+        "news-sitemap.xml": ("ok", None),
+        "sitemaps/articles-2025.xml.gz": ("ok", None),
+        "sitemaps/articles-2024.xml": ("ok", None),
+        "sitemaps/missing.xml": ("error", "HTTP 404"),
+        "sitemaps/page.xml": ("error", "an HTML page, not a sitemap"),
+        "sitemaps/empty.xml": ("error", "empty document"),
+        "sitemaps/fake.xml.gz": ("error", "named .gz but is neither gzip nor XML"),
+    }
+    assert site.hits.get("/sitemap_index.xml") == 1  # the index listing itself is read once
+    assert not any(site.hits.get(s.path) for s in OLD)  # filtered by `since`: never fetched
+
+
+def test_sitemap_spider_takes_sitemap_urls_and_url_filters(site: NewsSite, tmp_path: Path) -> None:
+    sitemaps = f"{site.base}/sitemaps/articles-2025.xml.gz,{site.base}/sitemaps/articles-2024.xml"
+    result = run_crawl(
+        tmp_path,
+        "-a", f"sitemaps={sitemaps}",
+        "-a", f"deny={IN_SITEMAP_2025[0].slug}",
+        "-a", "max_articles=4",
+        spider="sitemap",
+    )  # fmt: skip
+    _check_accounting(result)
+    assert len(result.articles) == 4
+    assert f"{site.base}{IN_SITEMAP_2025[0].path}" not in {a["url"] for a in result.articles}
+    assert result.run["discovery"]["filtered"] == {"deny": 1, "max_articles": 2}
+
+
+def test_feeds_spider_reads_rss_atom_and_a_list_of_feeds(site: NewsSite, tmp_path: Path) -> None:
+    listing = tmp_path / "feeds.txt"
+    listing.write_text(
+        f"# our feeds\n{site.base}/feeds/atom.xml\n{site.base}/feeds/broken.xml\n"
+        f"{site.base}/feeds/page.html\n{site.base}/feeds/missing.xml\nmailto:desk@example.org\n",
+        encoding="utf-8",
+    )
+    result = run_crawl(
+        tmp_path / "out",
+        "-a", f"feeds={site.base}/feeds/rss.xml,{listing}",
+        "-a", "since=2025-01-01",
+        spider="feeds",
+    )  # fmt: skip
+    _check_accounting(result)
+    base = site.base
+    new_in_feeds = [s for s in IN_RSS + IN_ATOM if s in NEW]
+    exported = {a["url"]: a["discovered_via"] for a in result.articles}
+    assert set(exported) == {base + s.path for s in new_in_feeds}
+    for story in IN_RSS:
+        if story in NEW:
+            via = exported[base + story.path]
+            assert (via["kind"], via["source"], via["title"]) == (
+                "feed", f"{base}/feeds/rss.xml", story.title,
+            )  # fmt: skip
+            assert via["published_at"].endswith(f"{story.year} 09:30:00 GMT")
+    assert result.run["discovery"]["filtered"] == {"since": 2}
+    sources = _sources(result)
+    assert sources["feeds/rss.xml"] == ("ok", None)
+    assert sources["feeds/atom.xml"] == ("ok", None)
+    assert sources["feeds/missing.xml"] == ("error", "HTTP 404")
+    assert sources["feeds/page.html"] == ("error", "an HTML page, not a feed")
+    assert sources["feeds/broken.xml"][0] == "error"
+    assert sources["feeds/broken.xml"][1].startswith("malformed XML")
+    assert any(
+        detail and "unsupported URL scheme 'mailto'" in detail for _, detail in sources.values()
+    )
+
+
+def test_site_spider_exports_exactly_the_articles(site: NewsSite, tmp_path: Path) -> None:
+    result = run_crawl(tmp_path, "-a", f"start={site.base}/", "-a", "depth=3", spider="site")
+    _check_accounting(result)
+    base = site.base
+    assert sorted(a["url"] for a in result.articles) == sorted(base + s.path for s in STORIES)
+    assert result.rejects == []
+    for article in result.articles:
+        assert article["discovered_via"]["kind"] == "link"
+        assert article["discovered_via"]["source"].startswith(base)
+    counts = result.run["counts"]
+    # front, news (2 pages), sport, tag, 3 author pages, about, contact
+    assert counts["navigation_pages"] == 10
+    assert result.run["discovery"]["filtered"]["off_domain"] >= 1
+    assert "elsewhere.example" not in "".join(a["url"] for a in result.articles)
+
+
+def test_site_spider_depth_bounds_the_crawl(site: NewsSite, tmp_path: Path) -> None:
+    result = run_crawl(tmp_path, "-a", f"start={site.base}/news/", "-a", "depth=1", spider="site")
+    _check_accounting(result)
+    assert sorted(a["url"] for a in result.articles) == sorted(site.base + s.path for s in NEW[:5])
+
+
+@pytest.mark.parametrize(
+    ("spider", "args", "message"),
+    [
+        ("sitemap", (), "give -a sitemaps=URL"),
+        ("feeds", ("-a", "feeds=/no/such/feeds.txt"), "-a feeds: not a URL and no such file"),
+        ("site", ("-a", "start=http://a.example/", "-a", "depth=50"), "-a depth:"),
+        ("feeds", ("-a", "feeds=http://a.example/f.xml", "-a", "since=last week"), "-a since:"),
+        ("feeds", ("-a", "feeds=http://a.example/f.xml", "-a", "deny=(("), "-a deny:"),
+    ],
+)
+def test_bad_discovery_arguments_name_the_argument(
+    tmp_path: Path, spider: str, args: tuple[str, ...], message: str
+) -> None:
+    result = run_crawl(tmp_path, *args, spider=spider)
+    assert result.returncode == 1
+    assert message in result.log
+
+
+def test_sitemap_parser_rejects_what_is_not_a_sitemap() -> None:
+    with pytest.raises(SourceError, match="not a sitemap"):
+        parse_sitemap(b"<rss version='2.0'></rss>")
+    with pytest.raises(SourceError, match="unzips to more than 100 bytes"):
+        decompress(gzip.compress(b"<urlset>" + b" " * 1000 + b"</urlset>"), "x.xml.gz", 100)
+    with pytest.raises(SourceError, match="broken gzip"):
+        decompress(b"\x1f\x8b\x08garbage", "x.xml.gz", 1000)
+    assert parse_feed(b"<rss version='2.0'><channel><title>t</title></channel></rss>") == []
+    with pytest.raises(SourceError, match="an HTML page, not a feed"):
+        parse_feed(b"<!DOCTYPE html><html><body>x</body></html>")

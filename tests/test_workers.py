@@ -1,0 +1,132 @@
+"""The extraction worker pool end to end: the real `scrapy crawl`, a page that hangs, a worker
+that dies, an extractor that raises; and the in-process path (`NEWSCRAWL_EXTRACT_WORKERS=0`).
+
+Faults come from `tests.support.faulty_extract`, loaded with `NEWSCRAWL_EXTRACT_FUNCTION`: it
+misbehaves for URLs carrying a marker (served by the fixture server under /marked/<marker>/).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CrawlResult, run_crawl
+from tests.golden import COMPARED_FIELDS, article_cases
+from tests.server import FixtureServer
+from tests.support.faulty_extract import CRASH, HANG, RAISE
+
+FAULTY = "tests.support.faulty_extract.extract_article"
+ARTICLES = article_cases()[:6]
+EXTRACTED = (*COMPARED_FIELDS, "word_count", "content_sha256", "warnings", "http_status")
+
+
+def _crawl(
+    workdir: Path, lines: list[str], settings: dict[str, str]
+) -> tuple[CrawlResult, float]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    url_file = workdir / "urls.txt"
+    url_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    started = time.monotonic()
+    result = run_crawl(workdir / "out", "-a", f"urls={url_file}", settings=settings)
+    return result, time.monotonic() - started
+
+
+def _reasons(result: CrawlResult) -> dict[str, str]:
+    return {reject["url"]: reject["reason"] for reject in result.rejects}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_hung_page_and_a_killed_worker_end_as_rejects_and_the_pool_recovers(
+    server: FixtureServer, tmp_path: Path, workers: int
+) -> None:
+    base = server.base
+    hang = f"{base}/marked/{HANG}/{ARTICLES[0]}"
+    crash = f"{base}/marked/{CRASH}/{ARTICLES[1]}"
+    buggy = f"{base}/marked/{RAISE}/{ARTICLES[2]}"
+    normal = [f"{base}/articles/{name}.html" for name in ARTICLES]
+    result, elapsed = _crawl(
+        tmp_path,
+        [hang, crash, buggy, *normal],
+        {
+            "NEWSCRAWL_EXTRACT_WORKERS": str(workers),
+            "NEWSCRAWL_EXTRACT_TIMEOUT": "1.5",
+            "NEWSCRAWL_EXTRACT_FUNCTION": FAULTY,
+            "CONCURRENT_REQUESTS": "2",
+            "LOG_LEVEL": "DEBUG",
+        },
+    )
+    assert result.returncode == 0, result.log[-3000:]
+    assert elapsed < 60, "the crawl waited on the hung page"
+    assert _reasons(result) == {
+        hang: "extraction_timeout",
+        crash: "extraction_error",
+        buggy: "extraction_error",
+    }
+    rejects = {reject["url"]: reject for reject in result.rejects}
+    assert "longer than 1.5s" in rejects[hang]["detail"]
+    assert "died on this page twice" in rejects[crash]["detail"]
+    assert "SIGKILL" in rejects[crash]["detail"]
+    assert "RuntimeError: simulated extractor bug" in rejects[buggy]["detail"]
+    assert all(reject["http_status"] == 200 for reject in result.rejects)
+    assert sorted(article["url"] for article in result.articles) == sorted(normal)
+    run = result.run
+    assert run["accounting"]["ok"] is True
+    assert run["counts"]["rejects_by_reason"] == {"extraction_error": 2, "extraction_timeout": 1}
+    assert "'newscrawl/extract/timeouts': 1" in result.log
+    assert "'newscrawl/extract/worker_deaths': 2" in result.log  # the crash page, tried twice
+    # Pages were still extracted after the faults: the killed workers were replaced.
+    log = result.log
+    last_fault = max(log.rindex("took over 1.5s"), log.rindex("died twice on"))
+    assert "Scraped from <200" in log[last_fault:], "no page extracted after the faults"
+
+
+def test_in_process_extraction_gives_the_same_outcomes(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    base = server.base
+    buggy = f"{base}/marked/{RAISE}/{ARTICLES[0]}"
+    normal = [f"{base}/articles/{name}.html" for name in ARTICLES]
+    lines = [buggy, *normal]
+    in_process, _ = _crawl(
+        tmp_path / "inline",
+        lines,
+        {"NEWSCRAWL_EXTRACT_WORKERS": "0", "NEWSCRAWL_EXTRACT_FUNCTION": FAULTY},
+    )
+    pooled, _ = _crawl(
+        tmp_path / "pool",
+        lines,
+        {"NEWSCRAWL_EXTRACT_WORKERS": "2", "NEWSCRAWL_EXTRACT_FUNCTION": FAULTY},
+    )
+    assert in_process.returncode == 0, in_process.log[-3000:]
+    assert pooled.returncode == 0, pooled.log[-3000:]
+    assert "extracting in 2 worker processes" in pooled.log
+    assert "extracting in" not in in_process.log
+    assert _reasons(in_process) == {buggy: "extraction_error"}
+    assert in_process.run["accounting"]["ok"] is True
+
+    def articles(result: CrawlResult) -> dict[str, dict[str, object]]:
+        return {a["url"]: {k: a[k] for k in EXTRACTED} for a in result.articles}
+
+    assert sorted(articles(in_process)) == sorted(normal)
+    assert articles(in_process) == articles(pooled)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("NEWSCRAWL_EXTRACT_WORKERS", "-1", "NEWSCRAWL_EXTRACT_WORKERS must be >= 0"),
+        ("NEWSCRAWL_EXTRACT_TIMEOUT", "0", "NEWSCRAWL_EXTRACT_TIMEOUT must be > 0"),
+        ("NEWSCRAWL_EXTRACT_FUNCTION", "tests.support.nowhere.f", "No module named"),
+    ],
+)
+def test_bad_pool_settings_stop_the_crawl_at_start(
+    server: FixtureServer, tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    result, _ = _crawl(tmp_path, [f"{server.base}/articles/{ARTICLES[0]}.html"], {name: value})
+    assert result.returncode == 1, result.log[-3000:]
+    assert message in result.log
+    counts = Counter(line for line in result.log.splitlines() if "Traceback" in line)
+    assert counts  # Scrapy reports the failed start with the error
