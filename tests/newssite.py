@@ -94,7 +94,8 @@ IN_RSS = NEW[:3] + OLD[:1]
 IN_ATOM = NEW[3:] + OLD[1:2]
 
 
-def _body(story: Story) -> list[str]:
+def story_body(story: Story) -> list[str]:
+    """The article's body paragraphs, exactly as a clean extraction returns them."""
     rng = random.Random(story.slug)
     lead = (
         f"The {story.title.split(' plans')[0].lower()} plans were approved on Thursday after a"
@@ -129,7 +130,7 @@ def article_html(story: Story) -> str:
         f'"author":{{"@type":"Person","name":"{story.author}"}}}}</script>'
         '<meta property="og:type" content="article">'
     )
-    paragraphs = "".join(f"<p>{p}</p>" for p in _body(story))
+    paragraphs = "".join(f"<p>{p}</p>" for p in story_body(story))
     others = [s for s in STORIES if s != story][:3]
     related = "".join(f'<li><a href="{s.path}">{s.title}</a></li>' for s in others)
     main = (
@@ -144,7 +145,7 @@ def article_html(story: Story) -> str:
 def listing_html(title: str, stories: list[Story], next_page: str | None = None) -> str:
     teasers = "".join(
         f'<article class="teaser"><h2><a href="{s.path}">{s.title}</a></h2>'
-        f"<p>{_body(s)[0][:90]}...</p></article>"
+        f"<p>{story_body(s)[0][:90]}...</p></article>"
         for s in stories
     )
     more = f'<a class="next" href="{next_page}">Next page</a>' if next_page else ""

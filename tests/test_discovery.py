@@ -23,6 +23,7 @@ from tests.newssite import (
     OLD,
     STORIES,
     NewsSite,
+    story_body,
 )
 
 
@@ -154,6 +155,9 @@ def test_site_spider_exports_exactly_the_articles(site: NewsSite, tmp_path: Path
     base = site.base
     assert sorted(a["url"] for a in result.articles) == sorted(base + s.path for s in STORIES)
     assert result.rejects == []
+    by_url = {a["url"]: a for a in result.articles}
+    for story in STORIES:  # clean text: the body paragraphs, no teasers, nav or footer
+        assert by_url[base + story.path]["text"] == "\n\n".join(story_body(story))
     for article in result.articles:
         assert article["discovered_via"]["kind"] == "link"
         assert article["discovered_via"]["source"].startswith(base)
