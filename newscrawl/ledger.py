@@ -27,6 +27,13 @@ class Ledger:
         self.pending[input_id] = url
         return input_id
 
+    def carry_over(self) -> int:
+        """Register an input an earlier attempt of this run already settled (resume)."""
+        input_id = self.opened
+        self.opened += 1
+        self.settled += 1
+        return input_id
+
     def settle(self, input_id: int) -> bool:
         """Mark an input as ended; False if it already was (or was never opened)."""
         if self.pending.pop(input_id, None) is not None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 NUM_PERM = 128
+SEED = 1
+SCHEME = "affine32"  # datasketch >= 2: 32-bit hash values; stored signatures name no scheme
 SHINGLE_WORDS = 5
 _WORD = re.compile(r"\w+")
 
@@ -23,22 +25,22 @@ def signature(text: str) -> MinHash:
     words = _WORD.findall(text.lower())
     span = min(SHINGLE_WORDS, len(words)) or 1
     shingles = {" ".join(words[i : i + span]) for i in range(max(len(words) - span + 1, 1))}
-    minhash = MinHash(num_perm=NUM_PERM)
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
     minhash.update_batch([shingle.encode("utf-8") for shingle in sorted(shingles)])
     return minhash
 
 
 def to_bytes(minhash: MinHash) -> bytes:
-    """The signature as stored: its hash values, little-endian uint64."""
-    return np.asarray(minhash.hashvalues, dtype="<u8").tobytes()
+    """The signature as stored: its hash values, little-endian uint32."""
+    return np.asarray(minhash.hashvalues, dtype="<u4").tobytes()
 
 
-def from_bytes(data: bytes) -> MinHash | None:
-    """A stored signature, or None if it was made with other parameters."""
-    values = np.frombuffer(data, dtype="<u8")
-    if len(values) != NUM_PERM:
+def from_bytes(data: bytes) -> LeanMinHash | None:
+    """A stored signature (lean: no permutations held), or None if made with other parameters."""
+    if len(data) != NUM_PERM * 4:
         return None
-    return MinHash(num_perm=NUM_PERM, hashvalues=values.astype(np.uint64))
+    values = np.frombuffer(data, dtype="<u4").astype(np.uint32)
+    return LeanMinHash(seed=SEED, hashvalues=values, scheme=SCHEME)
 
 
 class NearDuplicateIndex:
@@ -47,17 +49,18 @@ class NearDuplicateIndex:
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
         self._lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-        self._pages: dict[str, tuple[str, MinHash]] = {}
+        self._pages: dict[str, tuple[str, LeanMinHash]] = {}
 
     def __len__(self) -> int:
         return len(self._pages)
 
     def add(self, key: str, url: str, minhash: MinHash) -> None:
         """Index a page's signature, replacing an older one under the same key."""
+        lean = minhash if isinstance(minhash, LeanMinHash) else LeanMinHash(minhash)
         if key in self._pages:
             self._lsh.remove(key)
-        self._lsh.insert(key, minhash)
-        self._pages[key] = (url, minhash)
+        self._lsh.insert(key, lean)
+        self._pages[key] = (url, lean)
 
     def nearest(self, minhash: MinHash, exclude: set[str]) -> tuple[str, float] | None:
         """(url, estimated similarity) of the closest page at or above the threshold."""

@@ -14,10 +14,26 @@ NEWSCRAWL_OUTPUT_DIR = "data/output"  # runs go to <dir>/<spider>/<run_id>/ (rel
 NEWSCRAWL_RUN_ID = ""  # fixed run id instead of the time-sortable default (for reruns, tests)
 NEWSCRAWL_MIN_WORDS = 50  # articles with a shorter body are rejected as no_article_text
 NEWSCRAWL_MAX_INPUT_LINE = 4096  # longer URL-file lines are rejected as invalid_url
+NEWSCRAWL_GUARD_TARGETS = True  # refuse links/redirects to internal addresses and non-web schemes
+NEWSCRAWL_ALLOWED_INTERNAL_HOSTS: list[str] = []  # internal hosts links and redirects may reach
+NEWSCRAWL_MAX_RETRY_AFTER = 60.0  # longest Retry-After (s) we wait for; longer: http_error
 NEWSCRAWL_EXTRACT_WORKERS = "auto"  # extraction processes: auto = one per core, 0 = in-process
 NEWSCRAWL_EXTRACT_TIMEOUT = 30.0  # seconds a page may take in a worker; then extraction_timeout
 NEWSCRAWL_EXTRACT_FUNCTION = "newscrawl.extraction.extract_article"  # page extractor (tests hook)
 EXTENSIONS = {"newscrawl.workers.ExtractionPool": 500}  # the extraction worker pool
+NEWSCRAWL_STATE = "data/state/newscrawl.sqlite3"  # what earlier runs exported (SQLite; locked)
+NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD = 0.8  # MinHash similarity for near_duplicate; 0 = off
+EXTENSIONS["newscrawl.reruns.Reruns"] = 100  # state store, run identity, resume after a kill
+SCHEDULER = "newscrawl.reruns.InputScheduler"  # memory queues even with JOBDIR (see reruns.py)
+NEWSCRAWL_PROGRESS = "auto"  # live display on a terminal, plain lines elsewhere; live/plain/off
+NEWSCRAWL_PROGRESS_INTERVAL = 30.0  # seconds between plain progress log lines (off a terminal)
+EXTENSIONS["newscrawl.extensions.progress.Progress"] = 600  # progress display / progress lines
+NEWSCRAWL_SUMMARY = True  # print the end-of-run summary on stdout (run.json keeps it either way)
+NEWSCRAWL_REPORT = True  # write report.html (charts, drift) into the run directory
+NEWSCRAWL_MAX_ERROR_RATE = 0.25  # crawl exits 4 above this share of download/http_error rejects
+NEWSCRAWL_DRIFT_THRESHOLD = 0.25  # flag a domain whose median words / date or author share drop
+NEWSCRAWL_DRIFT_MIN_PAGES = 5  # compare domains with at least this many pages in both runs
+EXTENSIONS["newscrawl.extensions.runreport.RunReport"] = 700  # summary, drift, report.html
 
 # --- politeness ---
 USER_AGENT = "newscrawl/0.1 (+https://github.com/newscrawl/newscrawl; news research crawler)"
@@ -45,9 +61,16 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 CONCURRENT_ITEMS = 8
 
+DOWNLOADER_MIDDLEWARES = {
+    "newscrawl.middlewares.TargetGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "newscrawl.middlewares.PoliteRetryMiddleware": 550,
+}
+
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.dedupe.DedupePipeline": 200,
+    "pipelines.history.HistoryPipeline": 300,
     "pipelines.write.JsonLinesWriter": 900,
 }
 

@@ -67,9 +67,7 @@ class StateStore(ABC):
         """Insert or replace a page and point `aliases` at it, atomically."""
 
     @abstractmethod
-    def touch(
-        self, key: str, fetched_at: str, etag: str | None, last_modified: str | None
-    ) -> None:
+    def touch(self, key: str, fetched_at: str, etag: str | None, last_modified: str | None) -> None:
         """Note a refetch that found the page unchanged (new validators, if any)."""
 
     @abstractmethod
@@ -175,9 +173,7 @@ class SqliteStateStore(StateStore):
                 [(alias, page.key) for alias in aliases if alias != page.key],
             )
 
-    def touch(
-        self, key: str, fetched_at: str, etag: str | None, last_modified: str | None
-    ) -> None:
+    def touch(self, key: str, fetched_at: str, etag: str | None, last_modified: str | None) -> None:
         with _transaction(self._db):
             self._db.execute(
                 "UPDATE pages SET last_fetched = ?, etag = coalesce(?, etag),"

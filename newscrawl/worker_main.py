@@ -1,12 +1,12 @@
-"""The extraction worker process: pages in over a pipe, article fields out. Scrapy-free.
+"""The extraction worker process: pages in over a socket, article fields out. Scrapy-free.
 
 `newscrawl.workers` (the Scrapy side) starts these processes and talks to them; this module
 holds only what runs inside one, so a worker imports the extractor and nothing of Scrapy or
 Twisted. `extract_page` is also what the in-process path (`NEWSCRAWL_EXTRACT_WORKERS=0`) runs.
 
-Protocol, one message at a time over a duplex `multiprocessing` connection:
+Protocol: over a stream socket, messages framed as an 8-byte big-endian length and a pickle:
   worker -> parent  ("ready", pid) once, or ("fatal", detail) if the function cannot load
-  parent -> worker  (body: bytes, encoding: str, url: str), or None to stop
+  parent -> worker  (body: bytes, content_type: str, url: str), or None to stop
   worker -> parent  ("ok", ArticleFields) or ("error", detail, traceback_text)
 """
 
@@ -15,17 +15,21 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+import pickle
 import signal
+import socket
+import struct
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from typing import Any
 
-from w3lib.encoding import html_to_unicode
+from newscrawl.extraction.encoding import decode_html
 
 DEFAULT_FUNCTION = "newscrawl.extraction.extract_article"
+HEADER = struct.Struct("!Q")
+SOCKET_BUFFER = 1 << 20  # a whole page fits: one write, one wake-up per message
 
 ExtractFunction = Callable[[str, str], Any]
 
@@ -41,14 +45,15 @@ def load_function(path: str) -> ExtractFunction:
     return function  # type: ignore[no-any-return]
 
 
-def extract_page(function: ExtractFunction, body: bytes, encoding: str, url: str) -> Any:
-    """Decode the page as Scrapy's `response.text` would, then extract it.
+def extract_page(function: ExtractFunction, body: bytes, content_type: str, url: str) -> Any:
+    """Decode the page, then extract it.
 
     The body travels as bytes (a cheap copy, half or a quarter the size of a `str` with
-    non-Latin-1 characters) with the encoding Scrapy settled on; decoding happens here, off
-    the crawler's process.
+    non-Latin-1 characters) with the response's Content-Type; decoding happens here, off the
+    crawler's process, and believes a declared charset only when the bytes agree with it
+    (`newscrawl.extraction.encoding`).
     """
-    text = html_to_unicode(f"charset={encoding}", body)[1]
+    text = decode_html(body, content_type)
     fields = function(text, url)
     if dataclasses.is_dataclass(fields) and hasattr(fields, "removed"):
         # The list of pruned blocks is for debugging extraction; the crawl never reads it.
@@ -56,44 +61,71 @@ def extract_page(function: ExtractFunction, body: bytes, encoding: str, url: str
     return fields
 
 
-def serve(conn: Connection, function_path: str) -> None:
+def serve(sock: socket.socket, function_path: str) -> None:
     """A worker's whole life: load the function, then extract pages until told to stop."""
     # Ctrl-C reaches the whole process group; the crawler shuts down gracefully and still
     # needs its workers for the pages in flight, so they leave only when told or orphaned.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_when_orphaned()
+    sock.setblocking(True)
     try:
         function = load_function(function_path)
     except Exception as exc:
-        conn.send(("fatal", f"cannot load {function_path}: {type(exc).__name__}: {exc}"))
+        send_message(sock, ("fatal", f"cannot load {function_path}: {type(exc).__name__}: {exc}"))
         return
-    conn.send(("ready", os.getpid()))
+    send_message(sock, ("ready", os.getpid()))
     while True:
         try:
-            task = conn.recv()
+            task = recv_message(sock)
         except (EOFError, OSError):
-            return  # the crawler went away
+            return  # the crawler closed the connection, or went away
         if task is None:
             return
-        body, encoding, url = task
+        body, content_type, url = task
         try:
-            reply: tuple[Any, ...] = ("ok", extract_page(function, body, encoding, url))
+            reply: tuple[Any, ...] = ("ok", extract_page(function, body, content_type, url))
         except Exception as exc:
             reply = ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
         del task, body
         try:
-            conn.send(reply)
-        except (EOFError, OSError):
-            return
+            payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # the result would not pickle
-            conn.send(("error", f"result not transferable: {type(exc).__name__}: {exc}", ""))
+            payload = pickle.dumps(("error", f"result not transferable: {exc}", ""))
+        try:
+            sock.sendall(HEADER.pack(len(payload)) + payload)
+        except OSError:
+            return
+
+
+def send_message(sock: socket.socket, message: Any) -> None:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(HEADER.pack(len(payload)) + payload)
+
+
+def recv_message(sock: socket.socket) -> Any:
+    """One framed message; EOFError when the other end closed the connection."""
+    (size,) = HEADER.unpack(_recv_exactly(sock, HEADER.size))
+    return pickle.loads(_recv_exactly(sock, size))
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytearray:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        count = sock.recv_into(view[got:])
+        if count == 0:
+            raise EOFError("connection closed")
+        got += count
+    return buffer
 
 
 def _exit_when_orphaned(interval: float = 1.0) -> None:
     """Leave if the parent dies while this worker is busy (stuck on a page, say).
 
-    A worker waiting for a page notices a dead parent by the pipe's end of file; one in the
-    middle of a page would not, and would outlive the crawl.
+    A worker waiting for a page notices a dead crawler by its socket's end of file; one in the
+    middle of a page would not, and would outlive the crawl. (Workers are children of the
+    forkserver, which exits with the crawler.)
     """
     parent = os.getppid()
 

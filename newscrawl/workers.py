@@ -5,18 +5,22 @@ Scrapy runs callbacks on one thread, so extracting in the callback caps a crawl 
 stalls every download while a slow page is worked on. `ExtractionPool` (an extension) runs
 `NEWSCRAWL_EXTRACT_WORKERS` worker processes (`newscrawl.worker_main`) and hands them pages.
 
-- One thread per worker process in the crawler feeds its process one page at a time, so it
-  knows which page each process is on: a page past `NEWSCRAWL_EXTRACT_TIMEOUT` has its worker
-  killed and becomes an `ExtractionFailed(extraction_timeout)`; a worker that dies (killed,
-  segfault) is replaced and its page is tried once more on a fresh worker before it becomes
-  `ExtractionFailed(extraction_error)`. No other page is affected, and the crawl never waits
-  on a stuck page longer than the timeout.
-- Bounded: at most `QUEUE_PER_WORKER` pages per worker are handed to the pool (running or
-  queued); further callbacks wait for a slot, holding their response, and Scrapy's scraper
-  stops the downloader once those responses add up to `SCRAPER_SLOT_MAX_ACTIVE_SIZE`.
-- Workers are started with the 'forkserver' method (forking the crawler itself, with the
-  reactor's threads, is unsafe), the forkserver having imported the extractor once, so a new
-  or replacement worker starts in milliseconds.
+- The event loop talks to each worker over a socket pair, without threads (threads in the
+  crawler would fight its busy reactor thread for the GIL and leave workers idle). A worker
+  has one page at a time, so the pool knows which page each process is on: a page past
+  `NEWSCRAWL_EXTRACT_TIMEOUT` has its worker killed and becomes an `ExtractionFailed`
+  (`extraction_timeout`); a worker that dies (killed, segfault, out of memory) is replaced and
+  its page tried once more on a fresh worker before it becomes `extraction_error`. No other
+  page is affected, and the crawl never waits on a stuck page longer than the timeout.
+- Bounded: a page's callback waits for an idle worker while holding its response. Scrapy
+  counts those responses in its scraper slot and stops the downloader once they add up to
+  `SCRAPER_SLOT_MAX_ACTIVE_SIZE` (5 MB), so at most that much (and `CONCURRENT_REQUESTS`
+  pages) waits for extraction, however long the crawl; the peak wait is the stat
+  `newscrawl/extract/max_waiting`.
+- Workers are started with the 'forkserver' method (forking the crawler, with its reactor and
+  threads, is unsafe) from a server that has imported the extractor once, so a new or
+  replacement worker starts in milliseconds. Each is replaced after `PAGES_PER_WORKER` pages,
+  so whatever memory the extractor's libraries fragment or cache stays flat.
 
 `NEWSCRAWL_EXTRACT_WORKERS=0` disables the extension: `extractor_for` then gives the
 in-process `InProcessExtractor` (same interface, no time limit), for debugging.
@@ -25,17 +29,15 @@ in-process `InProcessExtractor` (same interface, no time limit), for debugging.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
 import pickle
-import queue
 import signal
-import threading
-import time
+import socket
 import weakref
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import Any, Protocol, Self
 
 from scrapy import signals
@@ -47,6 +49,8 @@ from scrapy.utils.asyncio import is_asyncio_available
 from newscrawl.extraction import ArticleFields
 from newscrawl.worker_main import (
     DEFAULT_FUNCTION,
+    HEADER,
+    SOCKET_BUFFER,
     ExtractFunction,
     extract_page,
     load_function,
@@ -56,8 +60,6 @@ from schemas import RejectReason
 
 logger = logging.getLogger(__name__)
 
-# Pages handed to the pool per worker process: one being extracted, one ready to go.
-QUEUE_PER_WORKER = 2
 # How long a new worker may take to start (it imports the extractor if not preloaded).
 STARTUP_TIMEOUT = 60.0
 # A worker is replaced after this many pages, so memory it fragments or caches stays flat.
@@ -74,7 +76,7 @@ class ExtractionFailed(Exception):
 
 
 class Extractor(Protocol):
-    async def extract(self, body: bytes, encoding: str, url: str) -> ArticleFields:
+    async def extract(self, body: bytes, content_type: str, url: str) -> ArticleFields:
         """The article fields of one page; raises `ExtractionFailed`."""
         ...
 
@@ -133,9 +135,9 @@ class InProcessExtractor:
         config = PoolSettings.read(crawler.settings)
         return cls(load_function(config.function))
 
-    async def extract(self, body: bytes, encoding: str, url: str) -> ArticleFields:
+    async def extract(self, body: bytes, content_type: str, url: str) -> ArticleFields:
         try:
-            fields: ArticleFields = extract_page(self.function, body, encoding, url)
+            fields: ArticleFields = extract_page(self.function, body, content_type, url)
         except Exception as exc:  # a bug or a pathological page must not lose the input
             logger.exception("extraction failed for %s", url)
             raise ExtractionFailed(
@@ -150,11 +152,11 @@ class ExtractionPool:
     def __init__(self, crawler: Crawler, config: PoolSettings) -> None:
         self.crawler = crawler
         self.config = config
-        self._slots = asyncio.Semaphore(config.workers * QUEUE_PER_WORKER)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._feeders: list[_Feeder] = []
+        self._workers: list[_Worker] = []
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self.start_lock: asyncio.Lock | None = None  # multiprocessing's start is not thread-safe
+        self._waiting = 0
+        self._max_waiting = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -169,162 +171,208 @@ class ExtractionPool:
         crawler.signals.connect(pool.spider_closed, signal=signals.spider_closed)
         return pool
 
-    def spider_opened(self) -> None:
+    async def spider_opened(self) -> None:
         context = multiprocessing.get_context("forkserver")
         module = self.config.function.rpartition(".")[0]
         context.set_forkserver_preload(["newscrawl.worker_main", module])
+        self._idle = asyncio.Queue()
+        self.start_lock = asyncio.Lock()
         for number in range(self.config.workers):
-            feeder = _Feeder(self, context, number)
-            thread = threading.Thread(
-                target=feeder.run, name=f"newscrawl-extract-{number}", daemon=True
-            )
-            self._feeders.append(feeder)
-            self._threads.append(thread)
-            thread.start()
+            worker = _Worker(self, context, number)
+            self._workers.append(worker)
+            self._idle.put_nowait(worker)
+        # Start them in the background: the first pages wait for them like for any worker.
+        for worker in self._workers:
+            worker.warm_up()
         logger.info(
             "newscrawl: extracting in %d worker processes (timeout %gs a page)",
             self.config.workers, self.config.timeout,
         )  # fmt: skip
 
     def spider_closed(self) -> None:
-        for _ in self._threads:
-            self._tasks.put(None)
-        deadline = time.monotonic() + 10
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        for feeder in self._feeders:
-            feeder.worker.stop()  # anything still running after the wait is killed
-        self._threads.clear()
-        self._feeders.clear()
+        for worker in self._workers:
+            worker.close()
+        for worker in self._workers:
+            worker.reap(timeout=2.0)
+        self._workers.clear()
+        self._inc("max_waiting", self._max_waiting, set_value=True)
 
-    async def extract(self, body: bytes, encoding: str, url: str) -> ArticleFields:
-        self._loop = loop = asyncio.get_running_loop()
-        async with self._slots:
-            done: asyncio.Future[tuple[Any, ...]] = loop.create_future()
-            self._tasks.put(_Task(body, encoding, url, done))
-            outcome = await done
+    async def extract(self, body: bytes, content_type: str, url: str) -> ArticleFields:
+        assert self._idle is not None, "the pool starts at spider_opened"
+        self._waiting += 1
+        self._max_waiting = max(self._max_waiting, self._waiting)
+        try:
+            worker = await self._idle.get()
+        finally:
+            self._waiting -= 1
+        try:
+            outcome = await worker.extract(body, content_type, url)
+        finally:
+            self._idle.put_nowait(worker)
         if outcome[0] == "ok":
             fields: ArticleFields = outcome[1]
             return fields
         _, reason, detail = outcome
         raise ExtractionFailed(reason, detail)
 
-    def inc_stat(self, name: str) -> None:
-        """Count an event (from any thread: the stats dict is only incremented)."""
-        if self.crawler.stats is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(
-                self.crawler.stats.inc_value, f"newscrawl/extract/{name}"
-            )
-
-    def report(self, task: _Task, outcome: tuple[Any, ...]) -> None:
-        """Hand a page's outcome back to its callback, on the event loop's thread."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(_settle, task.done, outcome)
-
-
-@dataclass(slots=True)
-class _Task:
-    body: bytes
-    encoding: str
-    url: str
-    done: asyncio.Future[tuple[Any, ...]]
-
-
-def _settle(future: asyncio.Future[tuple[Any, ...]], outcome: tuple[Any, ...]) -> None:
-    if not future.done():  # a cancelled callback no longer waits for it
-        future.set_result(outcome)
+    def _inc(self, name: str, value: int = 1, *, set_value: bool = False) -> None:
+        stats = self.crawler.stats
+        if stats is None:
+            return
+        if set_value:
+            stats.set_value(f"newscrawl/extract/{name}", value)
+        else:
+            stats.inc_value(f"newscrawl/extract/{name}", value)
 
 
 class _WorkerDied(Exception):
     pass
 
 
-class _WorkerTimedOut(Exception):
-    pass
-
-
 class _Worker:
-    """One worker process and the crawler's end of its pipe. Used by one thread only."""
+    """One worker process and the event loop's end of its socket. One page at a time."""
 
-    def __init__(self, context: Any, function: str, name: str) -> None:
+    def __init__(self, pool: ExtractionPool, context: Any, number: int) -> None:
+        self.pool = pool
         self.context = context
-        self.function = function
-        self.name = name
+        self.name = f"newscrawl-extract-{number}"
         self.process: Any = None
-        self.conn: Connection | None = None
+        self.sock: socket.socket | None = None
         self.pages = 0
+        self._starting: asyncio.Task[None] | None = None
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.is_alive()
+    def warm_up(self) -> None:
+        self._starting = asyncio.ensure_future(self._start_quietly())
 
-    def start(self) -> None:
-        parent, child = self.context.Pipe(duplex=True)
-        process = self.context.Process(
-            target=serve, args=(child, self.function), name=self.name, daemon=True
-        )
-        process.start()
-        child.close()
-        self.process, self.conn, self.pages = process, parent, 0
-        if not parent.poll(STARTUP_TIMEOUT):
-            self.stop()
-            raise _WorkerDied(f"worker did not start within {STARTUP_TIMEOUT:g}s")
+    async def _start_quietly(self) -> None:
         try:
-            message = parent.recv()
-        except (EOFError, OSError) as exc:
-            detail = f"worker failed to start ({self._how_it_ended()})"
-            self.stop()
-            raise _WorkerDied(detail) from exc
-        if message[0] != "ready":
-            self.stop()
-            raise _WorkerDied(str(message[1]))
+            await self._start()
+        except _WorkerDied as exc:
+            logger.error("newscrawl: extraction worker did not start: %s", exc)
 
-    def call(self, body: bytes, encoding: str, url: str, timeout: float) -> tuple[Any, ...]:
-        """Extract one page in the worker: ("ok", fields) or ("error", detail, traceback)."""
-        if not self.running or self.pages >= PAGES_PER_WORKER:
-            self.stop()
-            self.start()
-        conn = self.conn
-        assert conn is not None
+    async def extract(self, body: bytes, content_type: str, url: str) -> tuple[Any, ...]:
+        """("ok", fields) or ("failed", reason, detail); never raises for the page's sake."""
+        timeout = self.pool.config.timeout
+        deaths: list[str] = []
+        while len(deaths) < 2:
+            try:
+                reply = await self._call((body, content_type, url), timeout)
+            except TimeoutError:
+                self.pool._inc("timeouts")
+                logger.warning(
+                    "newscrawl: extraction of %s took over %gs; worker killed and replaced",
+                    url, timeout,
+                )  # fmt: skip
+                return (
+                    "failed",
+                    RejectReason.extraction_timeout,
+                    f"extraction took longer than {timeout:g}s; stopped",
+                )
+            except _WorkerDied as exc:
+                self.pool._inc("worker_deaths")
+                deaths.append(str(exc))
+                logger.warning(
+                    "newscrawl: extraction worker died on %s (%s)%s",
+                    url, exc, "; trying once more" if len(deaths) < 2 else "",
+                )  # fmt: skip
+                continue
+            if reply[0] == "ok":
+                return reply
+            _, detail, trace = reply
+            logger.error("newscrawl: extraction failed for %s\n%s", url, str(trace).rstrip())
+            return ("failed", RejectReason.extraction_error, str(detail)[:1000])
+        logger.error("newscrawl: extraction worker died twice on %s; rejected", url)
+        detail = f"the extraction worker process died on this page twice ({deaths[-1]})"
+        return ("failed", RejectReason.extraction_error, detail)
+
+    async def _call(self, task: tuple[bytes, str, str], timeout: float) -> tuple[Any, ...]:
+        if self._starting is not None:
+            starting, self._starting = self._starting, None
+            await starting
+        if not self._alive() or self.pages >= PAGES_PER_WORKER:
+            if self.pages >= PAGES_PER_WORKER:
+                self.pool._inc("workers_recycled")
+            self.close()
+            await self._start()
+        sock = self.sock
+        assert sock is not None
+        loop = asyncio.get_running_loop()
+        payload = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
         self.pages += 1
         try:
-            conn.send((body, encoding, url))
-            if not conn.poll(timeout):
-                self.stop()
-                raise _WorkerTimedOut()
-            reply: tuple[Any, ...] = conn.recv()
+            await loop.sock_sendall(sock, HEADER.pack(len(payload)) + payload)
+            del payload
+            reply: tuple[Any, ...] = await asyncio.wait_for(self._receive(), timeout)
+        except TimeoutError:
+            self.kill()
+            raise
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
-            detail = self._how_it_ended()
-            self.stop()
+            detail = await self._how_it_ended()
+            self.close()
             raise _WorkerDied(detail) from exc
         return reply
 
-    def stop(self) -> None:
-        """Ask the worker to leave; kill it if it does not at once (or is stuck)."""
-        process, conn = self.process, self.conn
-        self.process = self.conn = None
-        if conn is not None:
-            try:
-                if process is not None and process.is_alive():
-                    conn.send(None)
-            except OSError:
-                pass
-            conn.close()
-        if process is not None:
-            process.join(0.5)
-            if process.is_alive():
-                process.kill()
-                process.join(5)
-            process.close()
+    async def _start(self) -> None:
+        ours, theirs = socket.socketpair()
+        for end in (ours, theirs):
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
+        process = self.context.Process(
+            target=serve, args=(theirs, self.pool.config.function), name=self.name, daemon=True
+        )
+        assert self.pool.start_lock is not None
+        try:
+            # Blocks until the forkserver forked (at the first start: until it imported the
+            # extractor), so off the event loop's thread; one start at a time.
+            async with self.pool.start_lock:
+                await asyncio.to_thread(process.start)
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self.process, self.sock, self.pages = process, ours, 0
+        self.pool._inc("workers_started")
+        try:
+            message = await asyncio.wait_for(self._receive(), STARTUP_TIMEOUT)
+        except (TimeoutError, EOFError, OSError) as exc:
+            detail = await self._how_it_ended()
+            self.kill()
+            raise _WorkerDied(f"worker failed to start ({detail})") from exc
+        if message[0] != "ready":
+            self.kill()
+            raise _WorkerDied(str(message[1]))
 
-    def _how_it_ended(self) -> str:
+    async def _receive(self) -> Any:
+        (size,) = HEADER.unpack(await self._read_exactly(HEADER.size))
+        return pickle.loads(await self._read_exactly(size))
+
+    async def _read_exactly(self, size: int) -> bytearray:
+        sock = self.sock
+        assert sock is not None
+        loop = asyncio.get_running_loop()
+        buffer = bytearray(size)
+        view = memoryview(buffer)
+        got = 0
+        while got < size:
+            count = await loop.sock_recv_into(sock, view[got:])
+            if count == 0:
+                raise EOFError("worker closed its socket")
+            got += count
+        return buffer
+
+    def _alive(self) -> bool:
+        return self.process is not None and self.sock is not None and self.process.is_alive()
+
+    async def _how_it_ended(self) -> str:
         process = self.process
         if process is None:
             return "worker gone"
-        process.join(1.0)
+        for _ in range(100):  # the forkserver reports the exit status within milliseconds
+            if process.exitcode is not None:
+                break
+            await asyncio.sleep(0.01)
         code = process.exitcode
         if code is None:
-            return "worker closed its pipe"
+            return "worker closed its socket"
         if code < 0:
             try:
                 return f"worker killed by {signal.Signals(-code).name}"
@@ -332,52 +380,25 @@ class _Worker:
                 return f"worker killed by signal {-code}"
         return f"worker exited with status {code}"
 
+    def close(self) -> None:
+        """Hang up: an idle worker sees end of file and leaves."""
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
-class _Feeder:
-    """A thread's loop: take a page, run it on this thread's worker, report the outcome."""
+    def kill(self) -> None:
+        """Stop the worker now (it may be stuck in a page)."""
+        self.close()
+        if self.process is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.process.kill()
+            self.process = None
 
-    def __init__(self, pool: ExtractionPool, context: Any, number: int) -> None:
-        self.pool = pool
-        self.config = pool.config
-        self.worker = _Worker(context, pool.config.function, f"newscrawl-extract-{number}")
-
-    def run(self) -> None:
-        try:
-            self.worker.start()  # warm up before the first page arrives
-        except _WorkerDied as exc:
-            logger.error("newscrawl: extraction worker did not start: %s", exc)
-        while (task := self.pool._tasks.get()) is not None:
-            outcome = self._extract(task)
-            task.body = b""
-            self.pool.report(task, outcome)
-        self.worker.stop()
-
-    def _extract(self, task: _Task) -> tuple[Any, ...]:
-        deaths: list[str] = []
-        while len(deaths) < 2:
-            try:
-                reply = self.worker.call(task.body, task.encoding, task.url, self.config.timeout)
-            except _WorkerTimedOut:
-                self.pool.inc_stat("timeouts")
-                logger.warning(
-                    "newscrawl: extraction of %s took over %gs; worker killed and replaced",
-                    task.url, self.config.timeout,
-                )  # fmt: skip
-                detail = f"extraction took longer than {self.config.timeout:g}s; stopped"
-                return ("failed", RejectReason.extraction_timeout, detail)
-            except _WorkerDied as exc:
-                self.pool.inc_stat("worker_deaths")
-                deaths.append(str(exc))
-                logger.warning(
-                    "newscrawl: extraction worker died on %s (%s)%s",
-                    task.url, exc, "; trying once more" if len(deaths) < 2 else "",
-                )  # fmt: skip
-                continue
-            if reply[0] == "ok":
-                return reply
-            _, detail, trace = reply
-            logger.error("newscrawl: extraction failed for %s\n%s", task.url, trace.rstrip())
-            return ("failed", RejectReason.extraction_error, str(detail)[:1000])
-        logger.error("newscrawl: extraction worker died twice on %s; rejected", task.url)
-        detail = f"the extraction worker process died on this page twice ({deaths[-1]})"
-        return ("failed", RejectReason.extraction_error, detail)
+    def reap(self, timeout: float) -> None:
+        """At the end of the crawl: wait briefly for the worker to leave, else kill it."""
+        if self.process is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.process.join(timeout)
+                if self.process.is_alive():
+                    self.process.kill()
+            self.process = None

@@ -6,8 +6,8 @@ from typing import Any, Self
 
 from scrapy.crawler import Crawler
 
-from newscrawl.inputs import url_key
 from newscrawl.items import ArticleItem, RejectItem
+from newscrawl.urls import page_keys
 from schemas import Article, Reject, RejectReason
 
 
@@ -26,9 +26,9 @@ class DedupePipeline:
         if not isinstance(item, ArticleItem):
             return item
         article = item.article
-        keys = {url_key(article.url)}
-        if article.canonical_url:
-            keys.add(url_key(article.canonical_url))
+        # Final URL and same-site canonical link (not the requested URL: a redirect from
+        # another input is found by the final URL); see newscrawl.urls.
+        keys = set(page_keys(None, article.url, article.canonical_url))
         first_url = next((self._by_url[k] for k in keys if k in self._by_url), None)
         if first_url is not None:
             return self._duplicate(item, RejectReason.duplicate_url, first_url, "same page as")

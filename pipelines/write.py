@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import platform
-import secrets
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -26,7 +25,8 @@ from scrapy.statscollectors import StatsCollector
 
 from newscrawl.items import ArticleItem, NavigationItem, RejectItem
 from newscrawl.ledger import Ledger
-from schemas import SCHEMA_VERSION, Reject, RejectReason
+from newscrawl.reruns import Reruns, new_run_id
+from schemas import SCHEMA_VERSION, Article, Reject, RejectReason
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +36,6 @@ _REPORTED_SETTINGS = (
     "AUTOTHROTTLE_ENABLED", "CONCURRENT_REQUESTS", "CONCURRENT_REQUESTS_PER_DOMAIN",
     "DOWNLOAD_DELAY", "DOWNLOAD_TIMEOUT", "DOWNLOAD_MAXSIZE", "RETRY_TIMES",
 )  # fmt: skip
-
-
-def new_run_id(now: datetime) -> str:
-    """A run id that sorts by start time and does not collide between parallel runs."""
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 class JsonLinesWriter:
@@ -60,13 +55,21 @@ class JsonLinesWriter:
         self.counts: dict[str, int] = {"articles": 0, "rejects": 0, "navigation": 0}
         self.reasons: dict[str, int] = {}
         self.unwritable = 0
+        self.reruns: Reruns | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings: Settings = crawler.settings
-        run_id = settings.get("NEWSCRAWL_RUN_ID") or new_run_id(datetime.now(UTC))
+        # The run's identity and its state store (a resumed run keeps its run id).
+        reruns = crawler.get_extension(Reruns)
+        run_id = (
+            reruns.run_id
+            if reruns is not None
+            else settings.get("NEWSCRAWL_RUN_ID") or new_run_id(datetime.now(UTC))
+        )
         reported = {name: settings.get(name) for name in _REPORTED_SETTINGS}
         writer = cls(crawler, Path(settings.get("NEWSCRAWL_OUTPUT_DIR")), run_id, reported)
+        writer.reruns = reruns
         crawler.signals.connect(writer.spider_closed, signal=signals.spider_closed)
         return writer
 
@@ -85,20 +88,28 @@ class JsonLinesWriter:
         spider = self.crawler.spider
         assert spider is not None
         run_dir = self.output_dir / spider.name / self.run_id
-        if run_dir.exists() and any(run_dir.iterdir()):
+        resuming = self.reruns is not None and self.reruns.resuming
+        if run_dir.exists() and any(run_dir.iterdir()) and not resuming:
             raise RuntimeError(f"output directory {run_dir} already holds a run; not overwriting")
         run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir = run_dir
-        self._articles = (run_dir / "articles.jsonl").open("w", encoding="utf-8", buffering=1)
-        self._rejects = (run_dir / "rejects.jsonl").open("w", encoding="utf-8", buffering=1)
+        mode = "a" if resuming else "w"  # a resumed run appends to its records (torn tail cut)
+        if self.reruns is not None and resuming:
+            settled = self.reruns.settled
+            self.counts["articles"], self.counts["rejects"] = settled.articles, settled.rejects
+            self.reasons = dict(settled.reasons)
+        self._articles = (run_dir / "articles.jsonl").open(mode, encoding="utf-8", buffering=1)
+        self._rejects = (run_dir / "rejects.jsonl").open(mode, encoding="utf-8", buffering=1)
         self.stats.set_value("newscrawl/run_dir", str(run_dir))
         logger.info("newscrawl: writing run %s to %s", self.run_id, run_dir)
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ArticleItem):
-            self._write(item.input_id, item.article.model_dump_json(), article=True)
+            if self._write(item.input_id, item.article.model_dump_json(), article=True):
+                self._written(item.input_id, item.article)
         elif isinstance(item, RejectItem):
-            self._write(item.input_id, item.reject.model_dump_json(), article=False)
+            if self._write(item.input_id, item.reject.model_dump_json(), article=False):
+                self._written(item.input_id, item.reject)
             self._count_reject(item.reject.reason)
         elif isinstance(item, NavigationItem):
             self._settle_navigation(item.input_id)
@@ -108,19 +119,30 @@ class JsonLinesWriter:
             logger.error("newscrawl: item of unknown type %s not written", type(item).__name__)
         return item
 
-    def _write(self, input_id: int, line: str, *, article: bool) -> None:
+    def _write(self, input_id: int, line: str, *, article: bool) -> bool:
         if not self.ledger.settle(input_id):
             self.stats.inc_value("newscrawl/accounting/extra_outcomes")
             logger.error(
                 "newscrawl: input %s already has a record; extra one not written", input_id
             )
-            return
+            return False
         handle = self._articles if article else self._rejects
         assert handle is not None
-        handle.write(line + "\n")
+        handle.write(_escape_line_separators(line) + "\n")
         kind = "articles" if article else "rejects"
         self.counts[kind] += 1
         self.stats.inc_value(f"newscrawl/{kind}")
+        return True
+
+    def _written(self, input_id: int, record: Article | Reject) -> None:
+        """Only now, with its line written, is an exported article recorded as seen."""
+        if self.reruns is None:
+            return
+        try:
+            self.reruns.written(input_id, record)
+        except Exception:  # the line stands; the page is only fetched again next run
+            self.stats.inc_value("newscrawl/state/save_errors")
+            logger.exception("newscrawl: could not record input %s in the state store", input_id)
 
     def _settle_navigation(self, input_id: int) -> None:
         """A page crawled only for its links: it ends here, with no line in either file."""
@@ -216,6 +238,7 @@ class JsonLinesWriter:
                 "unwritable_items": self.unwritable,
             },
             **self._discovery(),
+            **({"reruns": self.reruns.summary()} if self.reruns is not None else {}),
             "settings": self.settings,
             "versions": _versions(),
         }
@@ -224,6 +247,11 @@ class JsonLinesWriter:
         """Sources read and URLs filtered before fetching, for spiders that discover URLs."""
         summary = getattr(self.crawler.spider, "discovery_summary", None)
         return {"discovery": summary()} if callable(summary) else {}
+
+
+def _escape_line_separators(line: str) -> str:
+    """U+2028/U+2029 as JSON escapes: valid JSON either way, but some JSONL readers split on them."""
+    return line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def _versions() -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -49,9 +50,15 @@ SOFT_FIELDS = frozenset(
 )
 
 
+# Scripts written without spaces between words: each character counts as one word.
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f"
+_WORD = re.compile(f"[{_UNSPACED}]|[^\\s{_UNSPACED}]+")
+
+
 def count_words(text: str) -> int:
-    """Whitespace-separated tokens: the unit of `word_count` and of the minimum body length."""
-    return len(text.split())
+    """Words: whitespace-separated tokens, each CJK, kana or Thai character counting
+    as one. The unit of `word_count` and of the minimum body length."""
+    return len(_WORD.findall(text))
 
 
 def text_sha256(text: str) -> str:
@@ -126,6 +133,12 @@ class Article(BaseModel):
     warnings: list[FieldWarning] = Field(
         default_factory=list, description="Optional fields dropped as implausible."
     )
+    revision: int = Field(
+        default=1, ge=1, description="1, plus one for each change seen by a refresh (-a refresh)."
+    )
+    previous_sha256: Sha256Hex | None = Field(
+        default=None, description="content_sha256 of the previous revision (revision > 1)."
+    )
 
     @field_validator("text")
     @classmethod
@@ -155,6 +168,8 @@ class Article(BaseModel):
             raise ValueError(f"word_count {self.word_count} does not match text")
         if self.content_sha256 != text_sha256(self.text):
             raise ValueError("content_sha256 does not match text")
+        if (self.revision > 1) != (self.previous_sha256 is not None):
+            raise ValueError("previous_sha256 is set exactly when revision is above 1")
         return self
 
 

@@ -17,6 +17,7 @@ class RejectReason(StrEnum):
     invalid_url = "invalid_url"
     duplicate_url = "duplicate_url"
     robots_forbidden = "robots_forbidden"
+    blocked_target = "blocked_target"
     http_error = "http_error"
     download_error = "download_error"
     too_large = "too_large"
@@ -26,6 +27,9 @@ class RejectReason(StrEnum):
     extraction_timeout = "extraction_timeout"
     validation_error = "validation_error"
     duplicate_content = "duplicate_content"
+    near_duplicate = "near_duplicate"
+    seen_before = "seen_before"
+    unchanged = "unchanged"
     not_processed = "not_processed"
     internal_error = "internal_error"
 
@@ -46,7 +50,11 @@ class Reject(BaseModel):
     spider: str
     requested_url: str | None = Field(default=None, max_length=4096)
     duplicate_of: str | None = Field(
-        default=None, description="For duplicate_* reasons: the URL of the first record."
+        default=None,
+        description=(
+            "duplicate_url, duplicate_content, near_duplicate: the URL of the first record;"
+            " seen_before, unchanged: the URL an earlier run exported."
+        ),
     )
     discovered_via: Discovery | None = Field(default=None, description="How the URL was found.")
     record: dict[str, Any] | None = Field(

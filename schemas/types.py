@@ -267,15 +267,15 @@ AbsoluteUrl = Annotated[str, AfterValidator(_absolute_url)]
 PlausibleDate = Annotated[datetime | date, AfterValidator(_plausible_date)]
 """A datetime (with its offset if the page gave one) or a plain date, 1990 to tomorrow."""
 
-OneLine = Annotated[str, BeforeValidator(_collapse_spaces)]
-"""A string on one line, whitespace collapsed."""
+_ONE_LINE = BeforeValidator(_collapse_spaces)
+"""Whitespace collapsed to single spaces before the length constraints are checked."""
 
-Title = Annotated[OneLine, StringConstraints(min_length=1, max_length=500)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=500), _ONE_LINE]
 PersonName = Annotated[
-    OneLine, StringConstraints(min_length=2, max_length=100), AfterValidator(_person_name)
+    str, StringConstraints(min_length=2, max_length=100), _ONE_LINE, AfterValidator(_person_name)
 ]
-ShortLabel = Annotated[OneLine, StringConstraints(min_length=1, max_length=200)]
-Description = Annotated[OneLine, StringConstraints(min_length=1, max_length=2000)]
+ShortLabel = Annotated[str, StringConstraints(min_length=1, max_length=200), _ONE_LINE]
+Description = Annotated[str, StringConstraints(min_length=1, max_length=2000), _ONE_LINE]
 LanguageCode = Annotated[
     str, StringConstraints(to_lower=True, pattern=r"^[a-z]{2}$"), AfterValidator(_language)
 ]

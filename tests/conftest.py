@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,7 @@ class CrawlResult:
     returncode: int
     log: str
     run_dir: Path | None
+    peak_rss_mb: float = 0.0  # the crawl process's own peak (extraction workers not included)
 
     def jsonl(self, name: str) -> list[dict[str, Any]]:
         assert self.run_dir is not None, self.log[-3000:]
@@ -62,14 +66,37 @@ def run_crawl(
     for name, value in {
         **FAST_SETTINGS,
         "NEWSCRAWL_OUTPUT_DIR": str(output_dir),
+        "NEWSCRAWL_STATE": str(output_dir / "state.sqlite3"),  # each test's own history
         **(settings or {}),
     }.items():
         command += ["-s", f"{name}={value}"]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+        peak_kb = 0
+        deadline = time.monotonic() + 300
+        while process.poll() is None:
+            peak_kb = max(peak_kb, _high_water_kb(process.pid))
+            if time.monotonic() > deadline:
+                process.kill()
+            time.sleep(0.05)
+        log.seek(0)
+        output = log.read()
     runs = sorted((output_dir / spider).glob("*/run.json"))
     return CrawlResult(
-        done.returncode, done.stderr + done.stdout, runs[-1].parent if runs else None
+        process.returncode, output, runs[-1].parent if runs else None, peak_kb / 1024
     )
+
+
+def _high_water_kb(pid: int) -> int:
+    """Peak resident memory of a running process so far (VmHWM), in KiB; 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match[1]) if match else 0
 
 
 @pytest.fixture(scope="session")

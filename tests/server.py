@@ -11,15 +11,27 @@ Routes:
   /files/report.pdf           a PDF (application/pdf)
   /empty.html                 an empty 200 text/html page
   /marked/<marker>/<case>     a fixture page under a URL carrying a marker (tests/support hooks)
+  /gen/<n>.html               generated story n (tests/generated.py) at `revisions[n]`, with an
+                              ETag and Last-Modified; 304 to a matching conditional request;
+                              waits `gen_delay` seconds first (to land a kill mid-crawl)
+  /static/<n>.html            the same story without ETag or Last-Modified
+  /copies/<n>.html            a syndicated near-copy of story n (canonical link off-site)
+  /mirror/<n>.html            story n's exact page under another URL (canonical link off-site)
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 import threading
+import time
 from collections import Counter
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from tests.generated import article_html
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
@@ -34,6 +46,9 @@ class FixtureServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.hits: Counter[str] = Counter()
+        self.not_modified: Counter[str] = Counter()  # 304 answers per path
+        self.revisions: dict[int, int] = {}  # generated story -> revision served (default 1)
+        self.gen_delay = 0.0
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -47,6 +62,11 @@ class FixtureServer(ThreadingHTTPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away (a crawl killed mid-request) is not a server error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -75,6 +95,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, "application/pdf", PDF)
         if match := re.fullmatch(r"/marked/[\w-]+/([\w-]+)", path):
             return self._page(f"{match[1]}.html", None)
+        if match := re.fullmatch(r"/(gen|static|copies|mirror)/(\d+)\.html", path):
+            return self._generated(path, match[1], int(match[2]))
         if path == "/empty.html":
             return self._send(200, "text/html; charset=utf-8", b"")
         return self._send(404, "text/html", b"<h1>Not Found</h1>")
@@ -96,6 +118,27 @@ class _Handler(BaseHTTPRequestHandler):
                 body,
             )
         self._send(200, "text/html; charset=utf-8", body)
+
+    def _generated(self, path: str, route: str, n: int) -> None:
+        revision = self.server.revisions.get(n, 1)
+        if route == "gen" and self.server.gen_delay:
+            time.sleep(self.server.gen_delay)
+        body = article_html(n, revision, copy=route == "copies")
+        if route != "gen":
+            return self._send(200, "text/html; charset=utf-8", body)
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        validators = {
+            "ETag": etag,
+            "Last-Modified": formatdate(1_700_000_000 + 86_400 * revision, usegmt=True),
+        }
+        if self.headers.get("If-None-Match") == etag:
+            self.server.not_modified[path] += 1
+            self.send_response(304)
+            for name, value in validators.items():
+                self.send_header(name, value)
+            self.end_headers()
+            return None
+        return self._send(200, "text/html; charset=utf-8", body, validators)
 
     def _send(
         self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None

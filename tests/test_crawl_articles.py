@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from schemas import Article, Reject
+from schemas.article import count_words
 from tests.conftest import CrawlResult, run_crawl
 from tests.golden import COMPARED_FIELDS, as_comparable, load_cases
 from tests.server import FixtureServer
@@ -70,7 +71,7 @@ def test_crawl_exits_cleanly_and_reports_the_run_directory(crawl: CrawlResult) -
     assert crawl.returncode == 0, crawl.log[-3000:]
     assert crawl.run_dir is not None
     assert sorted(p.name for p in crawl.run_dir.iterdir()) == [
-        "articles.jsonl", "rejects.jsonl", "run.json",
+        "articles.jsonl", "rejects.jsonl", "report.html", "run.json",
     ]  # fmt: skip
     # Scrapy's robots.txt middleware logs a traceback for the unreachable host; ours log none.
     assert "Spider error processing" not in crawl.log
@@ -145,7 +146,7 @@ def test_articles_carry_the_golden_fields(crawl: CrawlResult, inputs: dict[str, 
         assert record["requested_url"] == requested
         assert record["http_status"] == 200
         assert record["spider"] == "articles"
-        assert record["word_count"] == len(record["text"].split())
+        assert record["word_count"] == count_words(record["text"])
         assert record["content_sha256"] == hashlib.sha256(record["text"].encode()).hexdigest()
         assert record["extractor"]["name"] == "newscrawl"
         assert record["discovered_via"]["kind"] == "list"

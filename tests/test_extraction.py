@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from lxml import etree
 
 from newscrawl.extraction import extract_article
+from newscrawl.extraction.article import _paragraphs
+from newscrawl.extraction.boilerplate import classify_line, clean_paragraphs
 from tests.golden import (
     COMPARED_FIELDS,
     FIXTURES,
@@ -60,3 +65,132 @@ def test_removed_lines_are_reported_with_their_rule() -> None:
     fields = _extract("seed_like_lbc_style")
     rules = {removal.rule for removal in fields.removed}
     assert {"cross_link", "teaser_block"} <= rules
+
+
+# --------------------------------------------------------------------------- general rules
+# Small pages written for each rule: what it must remove, and the look-alike body text it
+# must keep (the rules are judged on real pages by tests/test_extraction_eval.py).
+
+BODY = " ".join(
+    f"Paragraph {n} of the council report says the bridge repairs will take another month."
+    for n in range(3)
+)
+
+
+def _page(body: str, head: str = "") -> str:
+    return f"<html><head><title>Bridge repairs</title>{head}</head><body>{body}</body></html>"
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("Follow Coastline Live on Facebook and sign up to our alerts.", "call_to_action"),
+        ("Follow him on Twitter @someone.", "call_to_action"),
+        ("Get the day’s top headlines delivered to your inbox every morning.", "call_to_action"),
+        ("Have a tip? Jane Doe may be reached at jane@example.org.", "call_to_action"),
+        ("Was this page helpful?", "label"),
+        ("Reading time: 4 minutes", "label"),
+        ("Updated at 1:23 p.m.", "dateline"),
+        ("5:45 AM PST 11/19/2019 by Jane Doe", "dateline"),
+        ("Additional reporting by Jane Doe", "credit_line"),
+        ('[button link="https://example.org/x"]Send us your review[/button]', "template_residue"),
+        ("Jewels on show, installation views, photos © Studio Nine, 2018", "caption_credit"),
+    ],
+)
+def test_boilerplate_lines_are_classified(line: str, rule: str) -> None:
+    assert classify_line(line) == rule
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The Environmental Protection Agency (EPA)",
+        "The museum opens at 9.30 A.M. and closes at 7.00 P.M.",
+        "Her followers on Twitter doubled after the speech, aides said.",
+        "The company said it would update investors on Monday.",
+        "Reporting by the BBC found that the council had known for years.",
+    ],
+)
+def test_body_lines_that_look_like_boilerplate_are_kept(line: str) -> None:
+    assert classify_line(line) is None
+
+
+def test_company_self_description_is_boilerplate_only_at_the_end() -> None:
+    about = (
+        "Acme Systems is a global provider of hospital software. Acme is headquartered in "
+        "Leeds and employs around 900 people."
+    )
+    paragraphs = [BODY, BODY.replace("council", "county"), about]
+    kept, removed = clean_paragraphs(paragraphs, None, set())
+    assert kept == paragraphs[:2]
+    assert [r.rule for r in removed] == ["company_boilerplate"]
+    kept, _ = clean_paragraphs([about, *paragraphs[:2], BODY.upper(), BODY.lower()], None, set())
+    assert kept[0] == about
+
+
+def test_lines_repeated_far_apart_are_kept_and_adjacent_duplicates_dropped() -> None:
+    plan = ["Meal 1", "Eat every 2 hours", "Meal 2", "Eat every 2 hours"]
+    kept, removed = clean_paragraphs(plan, None, set())
+    assert kept == plan
+    kept, removed = clean_paragraphs([BODY, BODY], None, set())
+    assert kept == [BODY]
+    assert [r.rule for r in removed] == ["repeated_line"]
+
+
+def test_text_after_an_unwrapped_heading_is_kept() -> None:
+    body = etree.fromstring("<body><head>Deal one</head>Save 30 dollars today.<p>Next.</p></body>")
+    assert _paragraphs(body) == ["Deal one", "Save 30 dollars today.", "Next."]
+
+
+def test_related_links_list_and_hover_card_are_pruned() -> None:
+    html = _page(
+        f"<article><p>{BODY}</p>"
+        '<p>The engineers spoke to <a href="/p/1">Jane Doe</a><span class="card">'
+        '<a href="/p/1">Jane Doe</a><a href="/s/1">Story one</a> <a href="/s/2">Story two'
+        "</a></span> about the repairs, which she said had been delayed by the weather.</p>"
+        '<ul><li><a href="/a">Ten facts about bridges</a></li>'
+        '<li><a href="/b">The oldest bridges in Europe</a></li></ul>'
+        f"<p>{BODY.replace('council', 'city')}</p></article>"
+    )
+    fields = extract_article(html, "https://example.org/a")
+    assert "The engineers spoke to Jane Doe about the repairs," in fields.text
+    assert "Story one" not in fields.text
+    assert "Ten facts about bridges" not in fields.text
+    assert {"inline_link_cluster", "link_list"} <= {r.rule for r in fields.removed}
+
+
+def test_embedded_post_and_styled_subheading_between_paragraphs_are_kept() -> None:
+    html = _page(
+        f"<article><p>{BODY}</p>"
+        '<div class="social-embed"><blockquote class="post"><p>The bridge is closed again, '
+        "and nobody has told the residents why.</p>— A Resident (@resident)</blockquote></div>"
+        f"<p>{BODY.replace('council', 'city')}</p>"
+        '<div class="story_subheadline">What happens next?</div>'
+        f"<p>{BODY.replace('council', 'county')}</p></article>"
+    )
+    text = extract_article(html, "https://example.org/a").text
+    assert "nobody has told the residents why" in text
+    assert "What happens next?" in text
+
+
+def test_declared_body_replaces_an_extraction_cut_short() -> None:
+    declared = " ".join(
+        f"Sentence {n} of the story, as the publisher declares it." for n in range(20)
+    )
+    ld = json.dumps({"@type": "NewsArticle", "headline": "Bridge repairs", "articleBody": declared})
+    html = _page(
+        "<div id='app'><p>Loading the story, one moment please.</p></div>",
+        f'<script type="application/ld+json">{ld}</script>',
+    )
+    fields = extract_article(html, "https://example.org/a")
+    assert fields.text_source in {"balanced", "json_ld"}
+    assert "Sentence 19 of the story" in fields.text
+
+
+def test_a_declared_excerpt_does_not_replace_the_extraction() -> None:
+    ld = json.dumps({"@type": "NewsArticle", "articleBody": "The council said the bridge…"})
+    script = f'<script type="application/ld+json">{ld}</script>'
+    html = _page(f"<article><p>{BODY}</p></article>", script)
+    fields = extract_article(html, "https://example.org/a")
+    assert fields.text_source == "precision"
+    assert fields.text == BODY

@@ -23,9 +23,7 @@ ARTICLES = article_cases()[:6]
 EXTRACTED = (*COMPARED_FIELDS, "word_count", "content_sha256", "warnings", "http_status")
 
 
-def _crawl(
-    workdir: Path, lines: list[str], settings: dict[str, str]
-) -> tuple[CrawlResult, float]:
+def _crawl(workdir: Path, lines: list[str], settings: dict[str, str]) -> tuple[CrawlResult, float]:
     workdir.mkdir(parents=True, exist_ok=True)
     url_file = workdir / "urls.txt"
     url_file.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,18 +1,37 @@
-"""`scrapy crawl`, with an exit status that says whether the run's accounting held.
+"""`scrapy crawl`, with an exit status cron and monitoring can act on.
 
 Scrapy's own `crawl` exits 0 whenever the spider started, even if records went missing.
 Exit statuses: 0 the run finished and every input has exactly one record; 1 the crawl could
-not start (bad arguments, unwritable output); 3 the accounting check failed.
+not start (bad arguments, unwritable output); 3 the accounting check failed; 4 the share of
+`download_error`/`http_error` rejects among the pages requested passed
+`NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down). When both 3 and 4
+apply, 3 wins.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
+from pathlib import Path
 
 from scrapy.commands import crawl
 from scrapy.exceptions import UsageError
 
+EXIT_CANNOT_START = 1
 EXIT_ACCOUNTING_FAILED = 3
+EXIT_ERROR_RATE = 4
+
+
+def output_problem(directory: Path) -> str | None:
+    """Why records cannot be written under `directory`, or None: checked before any fetch."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
+    return None
 
 
 class Command(crawl.Command):
@@ -21,13 +40,25 @@ class Command(crawl.Command):
             raise UsageError("give exactly one spider name")
         assert self.crawler_process is not None
         crawler = self._create_crawler(args[0])
+        output = Path(crawler.settings.get("NEWSCRAWL_OUTPUT_DIR")) / args[0]
+        problem = output_problem(output)
+        if problem is not None:
+            print(
+                f"newscrawl: cannot write the run's output under {output} ({problem}); "
+                "set NEWSCRAWL_OUTPUT_DIR to a writable directory. Nothing was fetched.",
+                file=sys.stderr,
+            )
+            self.exitcode = EXIT_CANNOT_START
+            return
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:
-            self.exitcode = 1
+            self.exitcode = EXIT_CANNOT_START
             return
-        accounting_ok = (
-            crawler.stats.get_value("newscrawl/accounting_ok") if crawler.stats else None
-        )
-        if accounting_ok is False:
+        stats = crawler.stats
+        if stats is None:
+            return
+        if stats.get_value("newscrawl/accounting_ok") is False:
             self.exitcode = EXIT_ACCOUNTING_FAILED
+        elif stats.get_value("newscrawl/error_rate_exceeded"):
+            self.exitcode = EXIT_ERROR_RATE

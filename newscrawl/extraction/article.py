@@ -2,11 +2,17 @@
 
 The page is parsed once. Its declared metadata is read first (JSON-LD, OpenGraph, <meta>),
 then boilerplate blocks are pruned from the tree while their markup is still visible, then
-trafilatura finds the main text, and a last pass filters the paragraphs it returns.
+trafilatura finds the main text in its precision-first mode (its balanced mode or the
+declared JSON-LD body only when that text looks cut short), subheadings and quotes it
+dropped between body paragraphs are put back, and a last pass filters the paragraphs.
+docs/extraction.md describes the rules and how they are measured.
 """
 
 from __future__ import annotations
 
+import html as html_lib
+import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import version
@@ -34,6 +40,21 @@ TRAFILATURA_VERSION = version("trafilatura")
 # Paragraph-level elements of trafilatura's output tree, each one paragraph of `text`.
 _LEAF_BLOCKS = frozenset({"p", "head", "item", "row", "code", "cell"})
 _CONTAINERS = frozenset({"list", "quote", "table", "div", "section"})
+# Longest block quote `_restore_headings` puts back (an embedded post, a pull quote).
+_QUOTE_MAX_CHARS = 1200
+# class/id of a `div` standing in for a subheading, and the children such a div never has.
+_SUBHEADING_NAME = re.compile(
+    r"(?:^|[\s_-])(?:sub-?)?head(?:line|ing)s?(?:$|[\s_-])|subtitle|crosshead|intertitre"
+    r"|zwischen(?:titel|[üu]berschrift)",
+    re.IGNORECASE,
+)
+_DIV_BLOCK_CHILDREN = frozenset({"div", "p", "ul", "ol", "table", "section", "figure", "img"})
+# Fallbacks of `_body_paragraphs`: a precision-first body shorter than this is retried;
+# a declared JSON-LD body of at least _MIN_DECLARED_WORDS words that is longer than the
+# extraction by _CUT_FACTOR means the extraction was cut short.
+_NEAR_EMPTY_WORDS = 25
+_MIN_DECLARED_WORDS = 50
+_CUT_FACTOR = 1.3
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 
 
@@ -58,6 +79,8 @@ class ArticleFields:
     is_declared_article: bool = False
     removed: list[Removal] = field(default_factory=list)
     problems: list[dict[str, str]] = field(default_factory=list)
+    # Where `text` came from: "precision" (the usual), "balanced" or "json_ld" (fallbacks).
+    text_source: str = "precision"
 
     def record_fields(self) -> dict[str, object]:
         """The fields that go into an `Article` record as they are."""
@@ -90,18 +113,10 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
     meta = read_metadata(root, url)
     image_alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
     removed = prune_tree(root, body_floor=_body_floor(root))
-    document = trafilatura.bare_extraction(
-        root,
-        url=url,
-        with_metadata=False,
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        include_links=False,
-        favor_precision=True,
+    is_listing = meta.is_listing or (not meta.is_article and _looks_like_listing(root))
+    paragraphs, text_source = _body_paragraphs(
+        root, url, meta.article_body, retry_short=not is_listing
     )
-    body = getattr(document, "body", None)
-    paragraphs = _restore_headings(root, _paragraphs(body)) if body is not None else []
     if not meta.title or not meta.authors or meta.published_at is None:
         _fill_from_layout(meta, root, url)
     title = _strip_site_suffix(meta.title, meta.site_name)
@@ -119,11 +134,93 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
         tags=meta.tags,
         image_url=meta.image_url,
         canonical_url=meta.canonical_url,
-        is_listing=meta.is_listing or (not meta.is_article and _looks_like_listing(root)),
+        is_listing=is_listing,
         is_declared_article=meta.is_article,
         removed=removed + dropped,
         problems=meta.problems,
+        text_source=text_source,
     )
+
+
+def _body_paragraphs(
+    root: lxml_html.HtmlElement, url: str, declared_body: str | None, *, retry_short: bool
+) -> tuple[list[str], str]:
+    """The article body as paragraphs, and which candidate it came from.
+
+    trafilatura's precision-first mode keeps the least boilerplate, so it is the one run on
+    every page. It can cut a body short, which shows when it returns next to nothing (on a
+    page that is not a listing: `retry_short`), or when the page declares a longer, complete
+    `articleBody` in JSON-LD. Only then is the balanced mode run as well (the CPU cost stays
+    that of one extraction on most pages), and the candidate closest in length to the
+    declared body wins; the declared body itself is used when both extractions still fall
+    far short of it (pages rendered by script).
+    """
+    paragraphs = _extract_paragraphs(root, url, favor_precision=True)
+    words = _word_count(paragraphs)
+    declared = _declared_paragraphs(declared_body)
+    declared_words = _word_count(declared)
+    truncated = declared_words >= _MIN_DECLARED_WORDS and declared_words > words * _CUT_FACTOR
+    near_empty = retry_short and words < _NEAR_EMPTY_WORDS
+    if not near_empty and not truncated:
+        return paragraphs, "precision"
+    balanced = _extract_paragraphs(root, url, favor_precision=False)
+    balanced_words = _word_count(balanced)
+    if not truncated:
+        if balanced_words > words:
+            return balanced, "balanced"
+        return paragraphs, "precision"
+    if abs(balanced_words - declared_words) < abs(words - declared_words):
+        paragraphs, words, source = balanced, balanced_words, "balanced"
+    else:
+        source = "precision"
+    if declared_words > words * _CUT_FACTOR:
+        return declared, "json_ld"
+    return paragraphs, source
+
+
+def _extract_paragraphs(
+    root: lxml_html.HtmlElement, url: str, *, favor_precision: bool
+) -> list[str]:
+    """Run trafilatura on the pruned page; its body as paragraphs, subheadings restored."""
+    document = trafilatura.bare_extraction(
+        root,
+        url=url,
+        with_metadata=False,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        favor_precision=favor_precision,
+    )
+    body = getattr(document, "body", None)
+    return _restore_headings(root, _paragraphs(body)) if body is not None else []
+
+
+def _word_count(paragraphs: list[str]) -> int:
+    return sum(len(paragraph.split()) for paragraph in paragraphs)
+
+
+def _declared_paragraphs(article_body: str | None) -> list[str]:
+    """JSON-LD `articleBody` as paragraphs, or [] when it is visibly a teaser.
+
+    Publishers put plain text or HTML there; a body ending in an ellipsis is an excerpt.
+    """
+    if not article_body:
+        return []
+    text = article_body.strip()
+    if "<" in text and ">" in text:
+        try:
+            fragment = lxml_html.fragment_fromstring(text, create_parent="div")
+        except (etree.ParserError, ValueError):
+            return []
+        for block in fragment.iter("p", "br", "div", "li", "h2", "h3", "h4"):
+            block.tail = "\n" + (block.tail or "")
+        text = fragment.text_content()
+    text = html_lib.unescape(text).strip()
+    if text.endswith(("…", "...")):
+        return []
+    lines = (normalise_space(line) for line in text.splitlines())
+    return [line for line in lines if line]
 
 
 def _empty(problems: list[dict[str, str]]) -> ArticleFields:
@@ -183,30 +280,38 @@ def _collect(element: etree._Element, out: list[str]) -> None:
 
 
 def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> list[str]:
-    """Put back subheadings trafilatura dropped from between two body paragraphs it kept.
+    """Put back subheadings and quotes trafilatura dropped from between two body paragraphs.
 
-    A heading whose neighbouring paragraphs on both sides are consecutive in the output
-    belongs to the body, wherever the extractor's container boundaries fell.
+    A heading, a subheading styled as a `div`, or a block quote (an embedded post is one)
+    whose neighbours on both sides are consecutive in the output belongs to the body,
+    wherever the extractor's container boundaries fell or whatever its class names say.
+    The page is walked in order and matched against the output from where the last match
+    left off, so lines that repeat (a recurring "Pre-workout meal") are told apart.
     """
-    position = {text: index for index, text in enumerate(paragraphs)}
+    occurrences: dict[str, list[int]] = {}
+    for index, text in enumerate(paragraphs):
+        occurrences.setdefault(text, []).append(index)
     inserts: dict[int, list[str]] = {}
     previous: int | None = None
     waiting: list[str] = []
-    for element in root.iter("p", "h2", "h3", "h4", "h5", "h6"):
+    for element in root.iter("p", "h2", "h3", "h4", "h5", "h6", "blockquote", "div"):
+        if element.tag == "div" and not _is_subheading_div(element):
+            continue
         text = normalise_space(element.text_content())
         if not text:
             continue
-        if element.tag != "p":
-            if text not in position and len(text) <= 200:
+        found = _next_occurrence(occurrences.get(text, []), previous)
+        if found is not None:
+            if waiting and previous is not None and found == previous + 1:
+                inserts[found] = waiting
+            waiting = []
+            previous = found
+        elif element.tag == "blockquote":
+            inner = (normalise_space(p.text_content()) for p in element.iter("p"))
+            if len(text) <= _QUOTE_MAX_CHARS and not any(line in occurrences for line in inner):
                 waiting.append(text)
-            continue
-        index = position.get(text)
-        if index is None:
-            continue
-        if waiting and previous is not None and index == previous + 1:
-            inserts[index] = waiting
-        waiting = []
-        previous = index
+        elif element.tag != "p" and len(text) <= 200 and not _in_link(element):
+            waiting.append(text)
     if not inserts:
         return paragraphs
     restored: list[str] = []
@@ -214,6 +319,37 @@ def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         restored.extend(inserts.get(index, []))
         restored.append(text)
     return restored
+
+
+def _next_occurrence(indices: list[int], previous: int | None) -> int | None:
+    """The first of a line's (sorted) positions in the output after `previous`."""
+    start = 0 if previous is None else bisect_right(indices, previous)
+    return indices[start] if start < len(indices) else None
+
+
+def _is_subheading_div(element: lxml_html.HtmlElement) -> bool:
+    """A `div` holding only a line of text and named as a subheading ("pf_subheadline")."""
+    if any(isinstance(child.tag, str) and child.tag in _DIV_BLOCK_CHILDREN for child in element):
+        return False
+    names = f"{element.get('class', '')} {element.get('id', '')}"
+    return bool(names.strip()) and _SUBHEADING_NAME.search(names) is not None
+
+
+def _in_link(element: lxml_html.HtmlElement) -> bool:
+    """Whether a heading is the title of a teaser card rather than a subheading.
+
+    It is when it sits inside a link, or is all link inside a list item (a list of related
+    stories). A heading that merely is a link among the body's paragraphs (a product name in
+    a buying guide) is kept.
+    """
+    ancestors = [ancestor.tag for ancestor in element.iterancestors()]
+    if "a" in ancestors:
+        return True
+    if "li" not in ancestors:
+        return False
+    text = normalise_space(element.text_content())
+    linked = sum(len(normalise_space(a.text_content())) for a in element.iter("a"))
+    return linked >= 0.9 * len(text)
 
 
 def _fill_from_layout(meta: PageMetadata, root: lxml_html.HtmlElement, url: str) -> None:

@@ -4,7 +4,9 @@ Two passes share one vocabulary: `prune_tree` removes boilerplate blocks from th
 trafilatura reads it (where link density and markup are still visible), `clean_paragraphs`
 filters the paragraphs trafilatura returns (where only the text is). Each removal is recorded
 with its rule, so a user can see why a line went missing. Rules are about kinds of lines
-(captions, player labels, "Read more" links, teaser blocks), never about one site.
+(captions, player labels, "Read more" links, teaser blocks and related-link lists, calls to
+action, datelines, a press release's company boilerplate), never about one site; the
+lexicon covers English and the main Western European languages.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ _CALL_TO_ACTION = re.compile(
       | \b(?:sign\ up|subscribe|register)\ (?:to|for)\ (?:our|the|my|his|her)\b[^.!?]{0,60}\b(?:newsletters?|alerts|updates|e-?mails?|bulletins?)\b
       | \bsubscribe\ to\ [^.!?]{0,40}newsletters?\b
       | \b(?:delivered|sent)\ (?:straight\ |directly\ |right\ )?(?:to|in|into)\ your\ inbox\b | \bright\ in\ your\ inbox\b
+      | \bfollow\ (?:our|\w+['’]s)\ (?:full\ |complete\ |live\ )?coverage\b
+      | \b(?:subscriptions?|subscribe|issues|membership)\b[^.!?]{0,80}\b(?:for|from|at)\ (?:as\ little\ as\ |only\ |just\ )?(?:[$£€₹]|rs\.?\ ?)\d
       | \bhave\ a\ (?:news\ )?tip\b | \bgot\ a\ (?:news\ )?tip\b | \bsend\ us\ (?:a|your)\ (?:news\ )?tips?\b
       | \byour\ feedback\ helps\b | \bwas\ this\ (?:page|article)\ helpful\b
       | \bif\ you\ (?:enjoyed|liked|value)\ (?:this|our)\ (?:article|story|post|journalism|reporting)\b
@@ -62,23 +66,57 @@ _CALL_TO_ACTION = re.compile(
 )
 _CTA_MAX_WORDS = 45
 
+# Unrendered template shortcodes left in the text: "[button link=...]Send us...[/button]".
+_SHORTCODE = re.compile(r"\[/?[a-z][\w-]*(?:\s+[\w-]+\s*=\s*[\"'”“][^\]]*)?\]", re.IGNORECASE)
+_SHORTCODE_PAIR = re.compile(
+    r"\[([a-z][\w-]*)\b[^\]]*\].*\[/\1\]|^\[[a-z][\w-]*\s+[\w-]+\s*=", re.IGNORECASE
+)
+
+# A company's standard self-description closing a press release ("About Acme: Acme is a
+# leading provider of ... headquartered in ..."): an opener and at least one corporate fact.
+_ABOUT_OPENER = re.compile(
+    r"""^(?:[Aa]bout\ [^.:]{1,60}[:.]?\s+)?(?:[Tt]he\ )?[A-Z][\w&.'’ -]{1,60}?\ (?:\([^)]{1,30}\)\ )?
+        is\ (?:a|an|the|one\ of\ the)\ [^.]{0,120}?\b(?:provider|company|manufacturer|supplier
+        |developer|firm|group|organi[sz]ation|platform|leader|maker|operator|agency|network|producer)s?\b""",
+    re.VERBOSE,
+)
+_CORPORATE_FACT = re.compile(
+    r"""\b(?:headquartered|head\ office|employs|employees|listed\ on|stock\ exchange|founded\ in
+        |subsidiaries|for\ more\ information|visit\ (?:us\ at\ )?(?:www\.|https?://))""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# How many closing paragraphs the tail rules (long calls to action, company boilerplate) see.
+_TAIL_PARAGRAPHS = 3
+_TAIL_CTA_MAX_WORDS = 90
+
 # Lines that only date the story or name its writer: "Updated at 1:23 p.m.",
 # "5:45 AM PST 11/19/2019 by Jane Doe". Body sentences are longer or have no clock time.
 _DATELINE = re.compile(
     r"""^(?:
         (?:last\ )?(?:updated|published|posted|modified)(?:\ on|\ at)?\ ?:?\ .{0,60}\d.{0,40}
       | (?:aktualisiert|ver[öo]ffentlicht|mis\ à\ jour|publi[ée]|actualizado|publicado|aggiornato)\b.{0,60}\d.{0,40}
-      | \d{1,2}[:.]\d{2}\ ?(?:a\.?m\.?|p\.?m\.?)?\ ?(?:[A-Z]{2,4}\ )?[\d/.,\ \w]{0,30}(?:\ by\ [\w.'’\ -]{2,40})?
+      | \d{1,2}[:.]\d{2}\ ?(?:a\.?m\.?|p\.?m\.?)?\ ?(?:[A-Z]{2,4}\ )?[\d/.,\ \w]{0,30}(?:19|20)\d{2}(?:\ by\ [\w.'’\ -]{2,40})?
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
 _DATELINE_MAX_WORDS = 15
 
+# Contributor credits closing a wire story: "Reporting by Jane Doe in Paris; Editing by John
+# Smith". After "by" only capitalised names, places and the words that join them may follow,
+# so a sentence ("Reporting by the BBC found that ...") does not match.
+_CREDIT_LINE = re.compile(
+    r"""^(?:[Aa]dditional\ )?(?:[Rr]eporting|[Ww]riting|[Ee]diting)\ by
+        (?:\ (?:[A-Z][\w.'’-]*|and|in|from|de|van|von|der|with|by|additional|reporting|writing
+        |editing)[;,&]?)+\.?$""",
+    re.VERBOSE,
+)
+
 
 # Lines that point the reader to another story: "Read more: <headline>".
 _CROSS_LINK = re.compile(
     r"""^(?:
-        read\ (?:more|next|also)|related(?:\ articles?|\ stories|\ content)?|see\ also|also\ read
+        read\ (?:more|next|also)|related(?:\ articles?|\ stories|\ content|\ news)?|see\ (?:also|more)|also\ read
+      | don['’]t\ miss
       | more\ on\ this(?:\ story)?|recommended(?:\ reading)?|watch|listen|latest|click\ here
       | lesen\ sie\ (?:auch|mehr)|mehr\ zum\ thema|auch\ interessant|weiterlesen
       | [àa]\ lire\ (?:aussi|également)|lire\ aussi|voir\ aussi|sur\ le\ même\ sujet
@@ -108,7 +146,8 @@ _CREDIT = re.compile(
            photo\ credit|illustration|video|graphic|source|foto|fotos|bild|bildquelle|quelle)
            \s*:\s*[^.:]{1,60}[.)\]]?$
       | ^\(?(?:©|\(c\)|copyright)\s*\S.{0,60}\)?$
-      | [(\[]\s*(?:©\s*)?(?:getty(?:\ images)?|reuters|ap|afp|pa(?:\ media|\ wire)?|alamy|epa|shutterstock|dpa|ap\ photo)[^)\]]{0,40}[)\]]\.?$
+      | (?:photos?|images?|pictures?)\ ?©\s*[^.]{1,40}(?:,\s*(?:19|20)\d{2})?\.?$
+      | [(\[]\s*(?:©\s*)?(?:getty(?:\ images)?|reuters|ap|afp|pa(?:\ media|\ wire)?|alamy|epa[/-]|shutterstock|dpa|ap\ photo)\b[^)\]]{0,40}[)\]]\.?$
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -132,6 +171,7 @@ _BOILERPLATE_NAME = re.compile(
 _CAPTION_MAX_WORDS = 60
 _HEADLINE_MAX_WORDS = 20
 _TEASER_LINK_DENSITY = 0.9
+_CLUSTER_MIN_LINKS = 3
 _URL_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net)\b", re.IGNORECASE)
 _SENTENCE_ENDS = (".", "!", "?", '"', "”", "»", "“")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -157,7 +197,6 @@ _BLOCK_TAGS = frozenset(
         "footer",
     ]
 )
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +209,7 @@ class Removal:
 
 def normalise_space(text: str) -> str:
     """Collapse every run of whitespace (including newlines and NBSP) to one space."""
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
 def classify_line(text: str) -> str | None:
@@ -187,8 +226,29 @@ def classify_line(text: str) -> str | None:
     words = len(line.split())
     if words <= _DATELINE_MAX_WORDS and _DATELINE.match(line):
         return "dateline"
+    if words <= _DATELINE_MAX_WORDS * 2 and _CREDIT_LINE.match(line):
+        return "credit_line"
     if words <= _CTA_MAX_WORDS and _CALL_TO_ACTION.search(line):
         return "call_to_action"
+    if _SHORTCODE_PAIR.search(line) and len(_SHORTCODE.sub("", line).split()) <= _CTA_MAX_WORDS:
+        return "template_residue"
+    return None
+
+
+def classify_tail_line(text: str) -> str | None:
+    """The rule a line near the end of the body matches beyond `classify_line`'s.
+
+    Closing promotions run longer than inline ones ("If you enjoyed this article ... join"),
+    and a press release ends with the company's standard self-description. Both are only
+    looked for in the last few paragraphs, where they live, so a body paragraph that
+    happens to describe a company or mention a newsletter is not at risk.
+    """
+    line = normalise_space(text)
+    words = len(line.split())
+    if words <= _TAIL_CTA_MAX_WORDS and _CALL_TO_ACTION.search(line):
+        return "call_to_action"
+    if _ABOUT_OPENER.match(line) and _CORPORATE_FACT.search(line):
+        return "company_boilerplate"
     return None
 
 
@@ -219,11 +279,19 @@ def prune_tree(root: lxml_html.HtmlElement, body_floor: int) -> list[Removal]:
     removals: list[Removal] = []
     alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
     gone: set[lxml_html.HtmlElement] = set()
-    for element in list(root.iter(*_BLOCK_TAGS)):
+    for element in list(root.iter(*_BLOCK_TAGS, "span", "ul", "ol")):
         if element in gone or element.getparent() is None:
             continue
+        if element.tag == "span" and len(element.findall(".//a")) < _CLUSTER_MIN_LINKS:
+            continue
         text = normalise_space(element.text_content())
-        rule = _block_rule(element, text, alts, body_floor)
+        if element.tag == "span":
+            rule = "inline_link_cluster" if _is_link_cluster(element, text) else None
+        elif element.tag in {"ul", "ol"}:
+            is_list = len(text) <= body_floor and _is_headline_list(element)
+            rule = "link_list" if is_list else None
+        else:
+            rule = _block_rule(element, text, alts, body_floor)
         if rule is not None:
             removals.append(Removal(text[:300], rule))
             gone.update(element.iterdescendants())
@@ -240,9 +308,9 @@ def _block_rule(
         return None
     if len(text) > body_floor:
         return None
-    if _has_boilerplate_name(element):
+    if _has_boilerplate_name(element) and not _holds_quote(element):
         return "boilerplate_container"
-    has_blocks = any(child.tag in _BLOCK_TAGS and child.tag != "span" for child in element)
+    has_blocks = any(child.tag in _BLOCK_TAGS for child in element)
     if _is_figure_like(element, text):
         return "caption_credit"
     if has_blocks:
@@ -266,11 +334,50 @@ def _is_teaser_link(element: lxml_html.HtmlElement, text: str) -> bool:
     that ends a sentence ("Get more meal ideas here!"), a list item or heading (product
     names in a buying guide), or a bare web address is kept: those are the article's own.
     """
-    if element.tag not in {"p", "div"} or not 2 <= len(text.split()) <= _HEADLINE_MAX_WORDS:
-        return False
-    if text.endswith(_SENTENCE_ENDS) or _URL_LIKE.search(text):
+    if element.tag not in {"p", "div"} or not _is_teaser_text(text):
         return False
     return _link_density(element, len(text)) >= _TEASER_LINK_DENSITY
+
+
+def _is_link_cluster(element: lxml_html.HtmlElement, text: str) -> bool:
+    """An inline run of several links and nothing else: a hover card or a list of stories.
+
+    A sentence may link a word or two; a span made of three or more links and no text of
+    its own is navigation that happens to sit inside a paragraph.
+    """
+    links = element.findall(".//a")
+    return len(links) >= _CLUSTER_MIN_LINKS and _link_density(element, len(text)) >= 0.9
+
+
+def _is_headline_list(element: lxml_html.HtmlElement) -> bool:
+    """A list of linked headlines ("more on this"): every item one short link, no sentence.
+
+    Lists that belong to the article carry text of their own around their links, end
+    sentences, or spell out web addresses; a list of nothing but story titles does not.
+    """
+    items = [item for item in element if item.tag == "li"]
+    if len(items) < 2:
+        return False
+    for item in items:
+        text = normalise_space(item.text_content())
+        if not _is_teaser_text(text) or _link_density(item, len(text)) < _TEASER_LINK_DENSITY:
+            return False
+    return True
+
+
+def _is_teaser_text(text: str) -> bool:
+    """Whether a line could be a linked headline: a few words, no sentence end, no address."""
+    if not 2 <= len(text.split()) <= _HEADLINE_MAX_WORDS:
+        return False
+    return not text.endswith(_SENTENCE_ENDS) and _URL_LIKE.search(text) is None
+
+
+def _holds_quote(element: lxml_html.HtmlElement) -> bool:
+    """Whether the element wraps a block quote: an embedded post the article cites.
+
+    Embeds come in wrappers named "social" or "share"; the quote inside is still content.
+    """
+    return element.tag == "blockquote" or next(element.iter("blockquote"), None) is not None
 
 
 def _is_figure_like(element: lxml_html.HtmlElement, text: str) -> bool:
@@ -292,10 +399,15 @@ def _first_line(element: lxml_html.HtmlElement) -> str:
 def clean_paragraphs(
     paragraphs: Iterable[str], title: str | None, image_alts: set[str]
 ) -> tuple[list[str], list[Removal]]:
-    """Filter the body paragraphs trafilatura returns; return (kept, removed)."""
+    """Filter the body paragraphs trafilatura returns; return (kept, removed).
+
+    Only a paragraph that repeats the one kept just before it counts as a duplicate (a
+    block rendered twice); articles legitimately repeat lines further apart (a meal plan's
+    "Eat every 2–3 hours", a recurring "See it now" in a buying guide).
+    """
     kept: list[str] = []
     removals: list[Removal] = []
-    seen: set[str] = set()
+    previous_key: str | None = None
     title_key = normalise_space(title).casefold() if title else None
     items = list(paragraphs)
     for index, paragraph in enumerate(items):
@@ -303,17 +415,19 @@ def clean_paragraphs(
         rule = classify_line(paragraph)
         if rule is None and key == title_key and index == 0:
             rule = "title_repeated"
-        elif rule is None and key in seen and len(paragraph.split()) >= 1500:
+        elif rule is None and key == previous_key:
             rule = "repeated_line"
         elif rule is None and paragraph in image_alts:
             rule = "image_alt_text"
         elif rule is None and is_teaser_heading(paragraph) and _tail_is_teasers(items[index + 1 :]):
             removals.extend(Removal(p[:300], "teaser_block") for p in items[index:])
             break
+        elif rule is None and index >= len(items) - _TAIL_PARAGRAPHS:
+            rule = classify_tail_line(paragraph)
         if rule is not None:
             removals.append(Removal(paragraph[:300], rule))
             continue
-        seen.add(key)
+        previous_key = key
         kept.append(paragraph)
     return kept, removals
 

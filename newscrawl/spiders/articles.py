@@ -1,18 +1,27 @@
 """`scrapy crawl articles -a urls=PATH [-a url=URL]`: crawl a list of article URLs.
 
 Every non-comment line of the list ends as exactly one record: an article, or a reject
-(`invalid_url` for a line that is not a URL, `duplicate_url` for a repeat, or whatever its
-fetch and extraction gave).
+(`invalid_url` for a line that is not a URL, `duplicate_url` for a repeat, `seen_before` for
+a page an earlier run exported, or whatever its fetch and extraction gave). With
+`-a refresh=true` pages exported before are revalidated instead (conditional requests); with a
+job directory (`-a resume=DIR` or `-s JOBDIR=DIR`) a killed run's settled inputs are skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.http import Response
 
 from newscrawl.inputs import InputLine, parse_input, read_url_file, url_key
-from newscrawl.spiders.base import NewsSpider
+from newscrawl.reruns import Reruns
+from newscrawl.spiders.base import MAX_REJECT_URL, NewsSpider
 from newscrawl.spiders.params import ArticlesParams, parse_params
+from newscrawl.state import PageState
 from schemas import Discovery, RejectReason
 
 
@@ -20,6 +29,7 @@ class ArticlesSpider(NewsSpider):
     """Fetch and extract each page named in a URL file (`urls`) and/or one URL (`url`)."""
 
     name = "articles"
+    resumable = True  # start() skips inputs an earlier attempt of the run settled
 
     def __init__(self, **kwargs: Any) -> None:
         self.params = parse_params(ArticlesParams, kwargs)
@@ -35,13 +45,35 @@ class ArticlesSpider(NewsSpider):
             max_line = self.settings.getint("NEWSCRAWL_MAX_INPUT_LINE")
             yield from read_url_file(self.params.urls, max_line)
 
+    def expected_total(self) -> int:
+        """How many inputs this run has (reads the URL file once more; progress display)."""
+        return sum(1 for _ in self.inputs())
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        if spider.params.resume is not None:  # `-s JOBDIR` on the command line still wins
+            crawler.settings.set("JOBDIR", str(spider.params.resume), priority="spider")
+        return spider
+
     async def start(self) -> AsyncIterator[Any]:
         from_file = Discovery(
             kind="list", source=self.params.urls.resolve().as_uri() if self.params.urls else None
         )
         from_argument = Discovery(kind="list", source=None)
+        reruns = self.crawler.get_extension(Reruns)
         for line in self.inputs():
-            input_id = self.open_input(line.url or line.raw)
+            source = (line.url or line.raw)[:MAX_REJECT_URL]
+            key = url_key(line.url) if line.url is not None else None
+            first = self._first_seen.get(key) if key is not None else None
+            if key is not None and first is None:
+                self._first_seen[key] = source
+            if reruns is not None and reruns.take_settled(source, repeat=first is not None):
+                self.ledger.carry_over()  # an earlier attempt of this run wrote its record
+                self.crawler.stats.inc_value("newscrawl/inputs")
+                self.crawler.stats.inc_value("newscrawl/resume/carried_over")
+                continue
+            input_id = self.open_input(source)
             via = from_file if line.line_number else from_argument
             if line.url is None:
                 where = f"line {line.line_number}" if line.line_number else "-a url"
@@ -50,8 +82,6 @@ class ArticlesSpider(NewsSpider):
                     discovered_via=via,
                 )  # fmt: skip
                 continue
-            key = url_key(line.url)
-            first = self._first_seen.get(key)
             if first is not None:
                 yield self.reject_input(
                     input_id, line.url, RejectReason.duplicate_url,
@@ -59,5 +89,48 @@ class ArticlesSpider(NewsSpider):
                     discovered_via=via,
                 )  # fmt: skip
                 continue
-            self._first_seen[key] = line.url
-            yield self.page_request(input_id, line.url, via)
+            earlier = reruns.exported_before(line.url) if reruns is not None else None
+            if earlier is None:
+                yield self.page_request(input_id, line.url, via)
+            elif reruns is not None and reruns.refresh:
+                yield self.revalidation_request(input_id, line.url, via, earlier)
+            else:
+                yield self.reject_input(
+                    input_id, line.url, RejectReason.seen_before,
+                    f"exported in run {earlier.run_id} as {earlier.url}; not fetched again"
+                    " (-a refresh=true refetches)",
+                    duplicate_of=earlier.url, discovered_via=via,
+                )  # fmt: skip
+
+    def revalidation_request(
+        self, input_id: int, url: str, via: Discovery, earlier: PageState
+    ) -> Request:
+        """A conditional request for a page an earlier run exported (`-a refresh=true`)."""
+        headers = {}
+        if earlier.etag:
+            headers["If-None-Match"] = earlier.etag
+        if earlier.last_modified:
+            headers["If-Modified-Since"] = earlier.last_modified
+        request = self.page_request(input_id, url, via)
+        meta = {
+            **request.meta,
+            "handle_httpstatus_list": [304],
+            "earlier": {"url": earlier.url, "run_id": earlier.run_id},
+        }
+        revalidation = request.replace(meta=meta, callback=self.parse_revalidated)
+        revalidation.headers.update(headers)
+        return revalidation
+
+    def parse_revalidated(self, response: Response) -> Any:
+        """A 304 ends the input as `unchanged`; a full answer is parsed like any page."""
+        if response.status != 304:
+            return self.parse_page(response)
+        earlier = response.meta["earlier"]
+        reject = self.reject_input(
+            response.meta["input_id"], response.url, RejectReason.unchanged,
+            f"not modified since run {earlier['run_id']} (HTTP 304)",
+            http_status=304, fetched_at=datetime.now(UTC),
+            requested_url=response.meta["requested_url"], duplicate_of=earlier["url"],
+            discovered_via=response.meta.get("discovered_via"),
+        )  # fmt: skip
+        return [reject]

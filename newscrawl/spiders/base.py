@@ -7,12 +7,14 @@ is decided here, so all spiders treat pages alike.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, ResponseDataLossError
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -25,10 +27,12 @@ from newscrawl.extraction import (
 )
 from newscrawl.items import CandidateItem, NavigationItem, RejectItem
 from newscrawl.ledger import Ledger
+from newscrawl.middlewares import BlockedTarget
 from newscrawl.workers import ExtractionFailed, extractor_for
 from schemas import Discovery, Reject, RejectReason
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+WEB_SCHEMES = ("http://", "https://", "/")  # a Location starting with "/" stays on the site
 MAX_REJECT_URL = 4096
 
 
@@ -40,6 +44,15 @@ class NewsSpider(Spider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ledger = Ledger()
+        # Hosts the user named (inputs, start pages, sources): the target guard lets them be
+        # internal addresses; hosts only reached by links or redirects may not be.
+        self.user_hosts: set[str] = set()
+
+    def trust(self, url: str) -> None:
+        """Record that the user named this URL's host."""
+        host = urlsplit(url).hostname
+        if host:
+            self.user_hosts.add(host.lower())
 
     def open_input(self, url: str) -> int:
         """Take responsibility for one input; it must end as exactly one item."""
@@ -49,7 +62,15 @@ class NewsSpider(Spider):
     def page_request(
         self, input_id: int, url: str, discovered_via: Discovery | None = None
     ) -> Request:
-        """The request for an input's page, wired to the shared callback and errback."""
+        """The request for an input's page, wired to the shared callback and errback.
+
+        Inputs from a list, and start pages (no source), are the user's own choice.
+        """
+        user_given = (
+            discovered_via is None or discovered_via.kind == "list" or discovered_via.source is None
+        )
+        if user_given:
+            self.trust(url)
         return Request(
             url,
             callback=self.parse_page,
@@ -59,6 +80,7 @@ class NewsSpider(Spider):
                 "input_id": input_id,
                 "requested_url": url,
                 "discovered_via": discovered_via.model_dump() if discovered_via else None,
+                "user_given": user_given,
             },
         )
 
@@ -104,7 +126,7 @@ class NewsSpider(Spider):
             return
         try:
             fields = await extractor_for(self.crawler).extract(
-                response.body, response.encoding, response.url
+                response.body, content_type, response.url
             )
         except ExtractionFailed as exc:  # a crash, a time-out or a bug: the input still ends
             yield self.reject_input(input_id, response.url, exc.reason, exc.detail, **common)
@@ -165,9 +187,29 @@ def _classify_failure(failure: Failure) -> tuple[RejectReason, str, int | None]:
     error = failure.value
     if isinstance(error, HttpError):
         response = error.response
+        location = (response.headers.get(b"Location") or b"").decode("latin-1")
+        if 300 <= response.status < 400 and location and not location.startswith(WEB_SCHEMES):
+            detail = f"redirect to {location[:200]!r} refused: only http(s) is followed"
+            return RejectReason.blocked_target, detail, response.status
         return RejectReason.http_error, f"HTTP {response.status}", response.status
+    if isinstance(error, BlockedTarget):
+        return RejectReason.blocked_target, str(error)[:500], None
     if isinstance(error, IgnoreRequest) and "robots.txt" in str(error):
         return RejectReason.robots_forbidden, "disallowed by the site's robots.txt", None
-    if isinstance(error, DownloadCancelledError) and "max size" in str(error):
+    if "max size" in str(error) or "DOWNLOAD_MAXSIZE" in str(error):
         return RejectReason.too_large, str(error)[:500], None
-    return RejectReason.download_error, f"{type(error).__name__}: {error}"[:1000], None
+    if isinstance(error, DownloadCancelledError) and not str(error):
+        # Scrapy cancels a body that grows past DOWNLOAD_MAXSIZE without a message.
+        return RejectReason.too_large, "download cancelled: body larger than DOWNLOAD_MAXSIZE", None
+    return RejectReason.download_error, _describe(error)[:1000], None
+
+
+def _describe(error: BaseException) -> str:
+    """A download failure as a person reads it: what happened, then the library's words."""
+    if isinstance(error, ResponseDataLossError):
+        return "connection closed before the whole body arrived (ResponseDataLossError)"
+    text = str(error)
+    if "SSL" in text or "TLS" in text:
+        reasons = re.findall(r"'([^']*(?:version|certificate|handshake|alert)[^']*)'", text)
+        return f"TLS error: {reasons[0] if reasons else text}"
+    return f"{type(error).__name__}: {text}"

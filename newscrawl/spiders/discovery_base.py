@@ -71,14 +71,21 @@ class DiscoverySpider(NewsSpider):
             return "max_articles"
         return None
 
-    def source_request(self, url: str, kind: str, callback: Any, **meta: Any) -> Request:
-        """A request for a sitemap, feed or robots.txt; its failure is reported, not raised."""
+    def source_request(
+        self, url: str, kind: str, callback: Any, *, user_given: bool = False, **meta: Any
+    ) -> Request:
+        """A request for a sitemap, feed or robots.txt; its failure is reported, not raised.
+
+        `user_given`: the user named this source (argument), so its host is trusted.
+        """
+        if user_given:
+            self.trust(url)
         return Request(
             url,
             callback=callback,
             errback=self.source_failed,
             dont_filter=True,
-            meta={"source_kind": kind, **meta},
+            meta={"source_kind": kind, "user_given": user_given, **meta},
         )
 
     def report_source(

@@ -36,7 +36,7 @@ class FeedsSpider(DiscoverySpider):
     async def start(self) -> AsyncIterator[Any]:
         for item in self.params.feeds:
             for url in self._feed_urls(item):
-                yield self.source_request(url, "feed", self.parse_feed)
+                yield self.source_request(url, "feed", self.parse_feed, user_given=True)
 
     def _feed_urls(self, item: str) -> Iterator[str]:
         """A feed URL as given; a local feed as a file URL; a list file as its lines."""

@@ -45,6 +45,10 @@ class ArticlesParams(BaseModel):
 
     urls: Path | None = None
     url: str | None = None
+    # Refetch pages earlier runs exported (conditional requests) instead of `seen_before`.
+    refresh: bool = False
+    # A job directory: shorthand for `-s JOBDIR=DIR`; the same command resumes a killed run.
+    resume: Path | None = None
 
     @field_validator("urls")
     @classmethod

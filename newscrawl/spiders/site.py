@@ -22,6 +22,7 @@ from newscrawl.items import CandidateItem, NavigationItem, RejectItem
 from newscrawl.spiders.discovery_base import DiscoverySpider
 from newscrawl.spiders.params import SiteParams, SpiderArgumentError, parse_params
 from schemas import Discovery
+from schemas.article import count_words
 
 # A page without article markup and with this many teasers is a listing, not a story.
 _MIN_TEASERS = 2
@@ -84,7 +85,7 @@ class SiteSpider(DiscoverySpider):
         if fields.is_declared_article:
             return super().page_outcome(input_id, response, fields, record, common)
         min_words = self.settings.getint("NEWSCRAWL_MIN_WORDS")
-        if fields.is_listing or len(fields.text.split()) < min_words or _has_teasers(response):
+        if fields.is_listing or count_words(fields.text) < min_words or _has_teasers(response):
             return NavigationItem(input_id, response.url)
         return super().page_outcome(input_id, response, fields, record, common)
 

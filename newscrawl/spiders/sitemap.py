@@ -46,7 +46,7 @@ class SitemapSpider(DiscoverySpider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self._start_sitemaps:
-            for request in self._sitemap_requests([url]):
+            for request in self._sitemap_requests([url], user_given=True):
                 yield request
         for domain in self._domains:
             yield self.source_request(
@@ -54,6 +54,7 @@ class SitemapSpider(DiscoverySpider):
                 "robots.txt",
                 self.parse_robots,
                 dont_obey_robotstxt=True,
+                user_given=True,
                 domain=domain,
                 handle_httpstatus_all=True,
             )
@@ -82,7 +83,7 @@ class SitemapSpider(DiscoverySpider):
         if request.meta["source_kind"] == "robots.txt":
             yield from self._sitemap_requests([f"{request.meta['domain']}/sitemap.xml"])
 
-    def _sitemap_requests(self, urls: list[str]) -> Iterator[Request]:
+    def _sitemap_requests(self, urls: list[str], user_given: bool = False) -> Iterator[Request]:
         """Requests for sitemaps not read yet in this run (an index that loops is read once)."""
         for url in urls:
             key = url_key(url)
@@ -90,7 +91,7 @@ class SitemapSpider(DiscoverySpider):
                 self.filtered["sitemap_already_read"] += 1
                 continue
             self._sitemaps_read.add(key)
-            yield self.source_request(url, "sitemap", self.parse_sitemap)
+            yield self.source_request(url, "sitemap", self.parse_sitemap, user_given=user_given)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         """A sitemap index's children, or the article URLs of a sitemap."""

@@ -1,0 +1,1 @@
+"""newscrawl's Scrapy extensions for the people running a crawl: progress, summary, report."""

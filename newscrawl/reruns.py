@@ -1,0 +1,366 @@
+"""Reruns and resumes: the state store across runs, and a killed run's own records.
+
+`Reruns` is a Scrapy extension, one per crawl, that every other component asks
+(`crawler.get_extension(Reruns)`):
+
+* the state store (`NEWSCRAWL_STATE`, see `newscrawl.state`), opened and locked for the
+  whole crawl; the spider asks it whether an input was exported before (`seen_before`, or a
+  conditional request with `-a refresh=true`), the history pipeline whether a body was, and
+  the writer records each exported article in it after writing its line;
+* the run's identity: with a job directory (`-s JOBDIR=DIR` or `-a resume=DIR`) the run id is
+  kept in `DIR/newscrawl-job.json`, so the same command started again after a kill reuses
+  the same run directory. Its records are read back first: a torn last line is dropped, the
+  `not_processed` rejects of a stopped attempt are removed, and the inputs already settled
+  are skipped by the spider (and counted as settled), so every input still ends as exactly
+  one line. Once a run finishes, the next start with the same job directory begins a new run.
+
+Scrapy's own on-disk request queue (JOBDIR/requests.queue) writes its state only on a clean
+stop, so after SIGKILL it is stale; `InputScheduler` keeps requests in memory instead, and
+the pending work is rebuilt from the inputs and the run's records, which survive a kill.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+from datasketch import MinHash
+from scrapy import Request, signals
+from scrapy.core.scheduler import Scheduler
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.spiders import Spider
+
+from newscrawl.neardup import NearDuplicateIndex, from_bytes, signature, to_bytes
+from newscrawl.state import PageState, StateStore, open_store
+from newscrawl.urls import canonical_url, page_keys
+from schemas import Article, Reject, RejectReason
+
+logger = logging.getLogger(__name__)
+
+JOB_FILE = "newscrawl-job.json"
+RECORD_FILES = (("articles.jsonl", True), ("rejects.jsonl", False))
+
+
+def new_run_id(now: datetime) -> str:
+    """A run id that sorts by start time and does not collide between parallel runs."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+class ResumeError(RuntimeError):
+    """A run directory cannot be resumed safely; the message says why."""
+
+
+@dataclass
+class Settled:
+    """What a killed attempt already wrote: records per input, and counts."""
+
+    first: Counter[str] = field(default_factory=Counter)  # an input's own outcome
+    repeats: Counter[str] = field(default_factory=Counter)  # duplicate_url before fetching
+    articles: int = 0
+    rejects: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    torn_lines: int = 0
+    dropped_not_processed: int = 0
+
+
+class Reruns:
+    """The state store, the run's identity, and what an earlier attempt of it settled."""
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        store: StateStore,
+        *,
+        store_location: str,
+        run_id: str,
+        job_dir: Path | None,
+        attempt: int,
+        run_dir: Path,
+        refresh: bool,
+        near_threshold: float,
+    ) -> None:
+        self.crawler = crawler
+        self.store = store
+        self.store_location = store_location
+        self.run_id = run_id
+        self.job_dir = job_dir
+        self.attempt = attempt
+        self.run_dir = run_dir
+        self.refresh = refresh
+        self.near_threshold = near_threshold
+        self.settled = Settled()
+        self.resuming = False
+        self._validators: dict[int, tuple[str | None, str | None]] = {}
+        self._signatures: dict[int, MinHash] = {}
+        self._index: NearDuplicateIndex | None = None
+        self._closed = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        spider = crawler.spider
+        assert spider is not None
+        refresh = bool(getattr(getattr(spider, "params", None), "refresh", False))
+        location = settings.get("NEWSCRAWL_STATE")
+        output = Path(settings.get("NEWSCRAWL_OUTPUT_DIR")) / spider.name
+        job_dir = Path(settings["JOBDIR"]) if settings.get("JOBDIR") else None
+        job = _read_job(job_dir) if job_dir is not None else None
+        resuming = job is not None and not job.get("finished") and job.get("spider") == spider.name
+        if resuming and not getattr(spider, "resumable", False):
+            logger.warning(
+                "newscrawl: spider %s cannot resume a run; starting a new one", spider.name
+            )
+            resuming = False
+        if resuming:
+            assert job is not None
+            run_id, attempt = str(job["run_id"]), int(job.get("attempt", 1)) + 1
+            if settings.get("NEWSCRAWL_RUN_ID") and settings["NEWSCRAWL_RUN_ID"] != run_id:
+                logger.warning("newscrawl: resuming run %s; NEWSCRAWL_RUN_ID ignored", run_id)
+        else:
+            run_id = settings.get("NEWSCRAWL_RUN_ID") or new_run_id(datetime.now(UTC))
+            attempt = 1
+        store = open_store(location)
+        try:
+            reruns = cls(
+                crawler, store, store_location=location, run_id=run_id, job_dir=job_dir,
+                attempt=attempt, run_dir=output / run_id, refresh=refresh,
+                near_threshold=settings.getfloat("NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD"),
+            )  # fmt: skip
+            if resuming and reruns.run_dir.is_dir():
+                reruns._resume()
+            reruns._write_job(finished=False)
+        except BaseException:
+            store.close()
+            raise
+        crawler.signals.connect(reruns.response_received, signal=signals.response_received)
+        crawler.signals.connect(reruns.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(reruns.engine_stopped, signal=signals.engine_stopped)
+        return reruns
+
+    # --- resume ---------------------------------------------------------------------------
+
+    def _resume(self) -> None:
+        """Read back the run's records: drop a torn tail, note which inputs are settled."""
+        self.resuming = True
+        settled = self.settled
+        for name, is_article in RECORD_FILES:
+            path = self.run_dir / name
+            if not path.exists():
+                continue
+            for record in _read_back(path, is_article, settled):
+                source = str(record.get("requested_url") or record.get("url") or "")
+                if is_article:
+                    settled.articles += 1
+                    settled.first[source] += 1
+                    self._reconcile(record)
+                    continue
+                settled.rejects += 1
+                settled.reasons[str(record.get("reason"))] += 1
+                is_repeat = (
+                    record.get("reason") == RejectReason.duplicate_url
+                    and record.get("fetched_at") is None
+                )
+                (settled.repeats if is_repeat else settled.first)[source] += 1
+        logger.info(
+            "newscrawl: resuming run %s (attempt %d): %d records kept, %d torn line(s) dropped,"
+            " %d not_processed reject(s) removed",
+            self.run_id, self.attempt, settled.articles + settled.rejects, settled.torn_lines,
+            settled.dropped_not_processed,
+        )  # fmt: skip
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.set_value("newscrawl/resume/attempt", self.attempt)
+        stats.set_value("newscrawl/resume/torn_lines", settled.torn_lines)
+
+    def _reconcile(self, record: dict[str, Any]) -> None:
+        """An article line of this run must be in the store (a kill can fall in between)."""
+        article = Article.model_validate(record)
+        stored = self.store.lookup(
+            page_keys(article.requested_url, article.url, article.canonical_url)
+        )
+        if (
+            stored is None
+            or stored.run_id != self.run_id
+            or stored.content_sha256 != article.content_sha256
+        ):
+            self._save(article, None, None, signature(article.text))
+
+    def take_settled(self, source: str, *, repeat: bool) -> bool:
+        """True (once per record) if an earlier attempt already settled this input."""
+        bucket = self.settled.repeats if repeat else self.settled.first
+        if bucket[source] > 0:
+            bucket[source] -= 1
+            return True
+        return False
+
+    # --- what earlier runs exported -------------------------------------------------------
+
+    def exported_before(self, url: str) -> PageState | None:
+        """The page an earlier run exported under this URL (this run's own pages excluded)."""
+        page = self.store.lookup([canonical_url(url)])
+        return page if page is not None and page.run_id != self.run_id else None
+
+    @property
+    def index(self) -> NearDuplicateIndex:
+        """Signatures of every exported page (built from the store on first use)."""
+        if self._index is None:
+            self._index = NearDuplicateIndex(self.near_threshold)
+            for key, url, data in self.store.signatures():
+                minhash = from_bytes(data)
+                if minhash is not None:
+                    self._index.add(key, url, minhash)
+        return self._index
+
+    def remember_signature(self, input_id: int, minhash: MinHash) -> None:
+        self._signatures[input_id] = minhash
+
+    # --- recording, at write time ---------------------------------------------------------
+
+    def response_received(self, response: Response, request: Request, spider: Spider) -> None:
+        input_id = request.meta.get("input_id")
+        if input_id is None:
+            return
+        headers = response.headers
+        etag = headers.get(b"ETag")
+        modified = headers.get(b"Last-Modified")
+        self._validators[input_id] = (
+            etag.decode("latin-1") if etag else None,
+            modified.decode("latin-1") if modified else None,
+        )
+
+    def written(self, input_id: int, record: Article | Reject) -> None:
+        """The writer wrote this input's record: an article is now in the store."""
+        etag, modified = self._validators.pop(input_id, (None, None))
+        minhash = self._signatures.pop(input_id, None)
+        if isinstance(record, Article):
+            self._save(record, etag, modified, minhash or signature(record.text))
+        elif record.reason == RejectReason.unchanged and record.requested_url:
+            page = self.store.lookup([canonical_url(record.requested_url)])
+            if page is not None:
+                fetched = (record.fetched_at or datetime.now(UTC)).isoformat()
+                self.store.touch(page.key, fetched, etag, modified)
+
+    def _save(
+        self, article: Article, etag: str | None, modified: str | None, minhash: MinHash
+    ) -> None:
+        keys = page_keys(article.requested_url, article.url, article.canonical_url)
+        existing = self.store.lookup(keys)
+        fetched = article.fetched_at.isoformat()
+        page = PageState(
+            key=existing.key if existing is not None else keys[0],
+            url=article.url,
+            content_sha256=article.content_sha256,
+            revision=article.revision,
+            run_id=self.run_id,
+            first_seen=existing.first_seen if existing is not None else fetched,
+            last_fetched=fetched,
+            etag=etag,
+            last_modified=modified,
+            signature=to_bytes(minhash),
+        )
+        self.store.save(page, keys)
+
+    # --- end ------------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """For run.json."""
+        return {
+            "state": self.store_location,
+            "refresh": self.refresh,
+            "job_dir": str(self.job_dir) if self.job_dir is not None else None,
+            "attempt": self.attempt,
+            "carried_over_records": self.settled.articles + self.settled.rejects,
+            "torn_lines_dropped": self.settled.torn_lines,
+        }
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if reason == "finished":  # the next start with this job directory is a new run
+            self._write_job(finished=True)
+
+    def _write_job(self, *, finished: bool) -> None:
+        if self.job_dir is None:
+            return
+        spider = self.crawler.spider
+        job = {
+            "run_id": self.run_id,
+            "spider": spider.name if spider is not None else None,
+            "attempt": self.attempt,
+            "finished": finished,
+            "run_dir": str(self.run_dir),
+        }
+        _write_job(self.job_dir, job)
+
+    def engine_stopped(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.store.close()
+
+
+class InputScheduler(Scheduler):
+    """Scrapy's scheduler, with requests kept in memory even when JOBDIR is set (see above)."""
+
+    def _dqdir(self, jobdir: str | None) -> str | None:
+        return None
+
+
+def _read_job(job_dir: Path) -> dict[str, Any] | None:
+    path = job_dir / JOB_FILE
+    if not path.exists():
+        return None
+    try:
+        job = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ResumeError(f"{path} is not valid JSON ({exc}); remove it to start afresh") from None
+    return job if isinstance(job, dict) else None
+
+
+def _write_job(job_dir: Path, job: dict[str, Any]) -> None:
+    job_dir.mkdir(parents=True, exist_ok=True)
+    tmp = job_dir / (JOB_FILE + ".tmp")
+    tmp.write_text(json.dumps(job, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, job_dir / JOB_FILE)
+
+
+def _read_back(path: Path, is_article: bool, settled: Settled) -> list[dict[str, Any]]:
+    """The complete records of a JSONL file; a torn tail (no final newline) is cut off.
+
+    Rejects `not_processed` (written when an attempt was stopped) are removed too: their
+    inputs are processed again. The file is rewritten atomically only if something changed.
+    """
+    data = path.read_bytes()
+    end = data.rfind(b"\n") + 1
+    if end < len(data):
+        settled.torn_lines += 1
+        logger.warning(
+            "newscrawl: %s ends with a torn line (%d bytes); dropped, its page is fetched again",
+            path, len(data) - end,
+        )  # fmt: skip
+    records: list[dict[str, Any]] = []
+    kept: list[bytes] = []
+    dropped = 0
+    for number, line in enumerate(data[:end].splitlines(), start=1):
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise ResumeError(
+                f"{path}: line {number} is not a JSON record ({exc}); cannot resume safely"
+            ) from None
+        if not is_article and record.get("reason") == RejectReason.not_processed:
+            dropped += 1
+            continue
+        records.append(record)
+        kept.append(line)
+    settled.dropped_not_processed += dropped
+    if end < len(data) or dropped:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(b"".join(line + b"\n" for line in kept))
+        os.replace(tmp, path)
+    return records

@@ -1,0 +1,381 @@
+"""What a finished run amounts to, read back from its files: the summary, the charts' data, drift.
+
+Everything here reads a run directory (`articles.jsonl`, `rejects.jsonl`, `run.json`) and
+nothing from Scrapy, so the numbers describe what was written (a resumed run included), and
+the previous run of the same spider can be read the same way for run-to-run drift.
+Records are streamed: only a few small facts per record are kept, never the texts.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+# Rejects that say the site (or the network to it) failed us, for the error-rate exit status.
+ERROR_REASONS = ("download_error", "http_error")
+# Rejects of inputs that were never requested: not part of the error rate's denominator.
+NOT_REQUESTED = ("invalid_url", "duplicate_url", "not_processed", "seen_before")
+# Upper edges of the text-length histogram, in words (the last bar is "3000+").
+WORD_BINS = (100, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000)
+TOP_DOMAINS = 5
+LOCAL = "(local files)"
+INVALID = "(no host)"
+
+
+def domain_of(url: str | None, canonical: str | None = None) -> str:
+    """The host a record belongs to: its URL's, or for a local file its canonical URL's.
+
+    Local files without a canonical URL, and unparsable URLs, get a group of their own.
+    """
+    if not url:
+        return INVALID
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return INVALID
+    if parts.scheme == "file":
+        publisher = domain_of(canonical) if canonical else LOCAL
+        return LOCAL if publisher in (INVALID, LOCAL) else publisher
+    return parts.hostname or INVALID
+
+
+@dataclass
+class DomainFacts:
+    articles: int = 0
+    rejects: int = 0
+    words: list[int] = field(default_factory=list)
+    with_date: int = 0
+    with_author: int = 0
+    with_language: int = 0
+
+    @property
+    def pages(self) -> int:
+        return self.articles + self.rejects
+
+    def metrics(self) -> dict[str, Any]:
+        """The per-domain numbers kept in run.json (shares are of articles, rates of pages)."""
+        n = self.articles
+        return {
+            "pages": self.pages,
+            "articles": n,
+            "rejects": self.rejects,
+            "reject_rate": _share(self.rejects, self.pages),
+            "median_words": _median(self.words),
+            "with_date": _share(self.with_date, n),
+            "with_author": _share(self.with_author, n),
+            "with_language": _share(self.with_language, n),
+        }
+
+
+@dataclass
+class RunFacts:
+    """The few facts per record that the summary, the report and the drift check need."""
+
+    domains: dict[str, DomainFacts] = field(default_factory=dict)
+    reasons: Counter[str] = field(default_factory=Counter)
+    words: list[int] = field(default_factory=list)
+    published: Counter[str] = field(default_factory=Counter)  # "YYYY-MM-DD" -> articles
+    unreadable_lines: int = 0
+
+    @property
+    def articles(self) -> int:
+        return len(self.words)
+
+    @property
+    def rejects(self) -> int:
+        return sum(self.reasons.values())
+
+    def domain(self, name: str) -> DomainFacts:
+        return self.domains.setdefault(name, DomainFacts())
+
+    def add_article(self, record: dict[str, Any]) -> None:
+        facts = self.domain(domain_of(record.get("url"), record.get("canonical_url")))
+        words = int(record.get("word_count") or len(str(record.get("text", "")).split()))
+        facts.articles += 1
+        facts.words.append(words)
+        self.words.append(words)
+        published = record.get("published_at")
+        if published:
+            facts.with_date += 1
+            self.published[str(published)[:10]] += 1
+        facts.with_author += bool(record.get("authors"))
+        facts.with_language += bool(record.get("language"))
+
+    def add_reject(self, record: dict[str, Any]) -> None:
+        self.domain(domain_of(record.get("url"))).rejects += 1
+        self.reasons[str(record.get("reason"))] += 1
+
+
+def read_facts(run_dir: Path) -> RunFacts:
+    """Stream a run's two record files (lines that are not JSON objects are only counted)."""
+    facts = RunFacts()
+    for record in _records(run_dir / "articles.jsonl", facts):
+        facts.add_article(record)
+    for record in _records(run_dir / "rejects.jsonl", facts):
+        facts.add_reject(record)
+    return facts
+
+
+def _records(path: Path, facts: RunFacts) -> Iterator[dict[str, Any]]:
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if isinstance(record, dict):
+                yield record
+            else:
+                facts.unreadable_lines += 1
+
+
+def summarise(
+    facts: RunFacts, run: dict[str, Any], run_dir: Path, max_error_rate: float
+) -> dict[str, Any]:
+    """The human summary kept in run.json under "summary"."""
+    domains = {name: f.metrics() for name, f in sorted(facts.domains.items())}
+    by_count = sorted(domains.items(), key=lambda kv: (-kv[1]["pages"], kv[0]))
+    by_rejects = sorted(
+        (kv for kv in domains.items() if kv[1]["rejects"]),
+        key=lambda kv: (-kv[1]["reject_rate"], -kv[1]["rejects"], kv[0]),
+    )
+    errors = sum(facts.reasons[r] for r in ERROR_REASONS)
+    requested = facts.articles + facts.rejects - sum(facts.reasons[r] for r in NOT_REQUESTED)
+    share = _share(errors, requested)
+    return {
+        "articles": facts.articles,
+        "rejects": facts.rejects,
+        "rejects_by_reason": dict(facts.reasons.most_common()),
+        "median_words": _median(facts.words),
+        "wall_time_seconds": _wall_time(run),
+        "top_domains_by_count": [
+            {"domain": d, "pages": m["pages"], "articles": m["articles"], "rejects": m["rejects"]}
+            for d, m in by_count[:TOP_DOMAINS]
+        ],
+        "top_domains_by_reject_rate": [
+            {
+                "domain": d,
+                "reject_rate": m["reject_rate"],
+                "rejects": m["rejects"],
+                "pages": m["pages"],
+            }
+            for d, m in by_rejects[:TOP_DOMAINS]
+        ],
+        "error_rate": {
+            "reasons": list(ERROR_REASONS),
+            "errors": errors,
+            "requested": requested,
+            "share": share,
+            "max": max_error_rate,
+            "exceeded": share is not None and share > max_error_rate,
+        },
+        "domains": domains,
+        "unreadable_lines": facts.unreadable_lines,
+        "files": {
+            "articles": str(run_dir / "articles.jsonl"),
+            "rejects": str(run_dir / "rejects.jsonl"),
+            "run": str(run_dir / "run.json"),
+            "report": str(run_dir / "report.html"),
+        },
+    }
+
+
+def previous_run(run_dir: Path) -> Path | None:
+    """The latest earlier run of the same spider in the same output directory (by run id)."""
+    parent = run_dir.parent
+    if not parent.is_dir():
+        return None
+    earlier = sorted(
+        p for p in parent.iterdir() if p.name < run_dir.name and (p / "run.json").is_file()
+    )
+    return earlier[-1] if earlier else None
+
+
+def domain_metrics_of(run_dir: Path) -> dict[str, dict[str, Any]]:
+    """A run's per-domain metrics: from its run.json summary, else read from its records."""
+    try:
+        run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        domains = run["summary"]["domains"]
+        if isinstance(domains, dict):
+            return domains
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return {name: f.metrics() for name, f in read_facts(run_dir).domains.items()}
+
+
+# metric: (what a bad change is, how the change is measured)
+DRIFT_METRICS = {
+    "median_words": ("drop", "relative"),
+    "with_date": ("drop", "absolute"),
+    "with_author": ("drop", "absolute"),
+    "reject_rate": ("rise", "absolute"),
+}
+
+
+def drift(
+    current: dict[str, dict[str, Any]],
+    previous: dict[str, dict[str, Any]] | None,
+    previous_id: str | None,
+    threshold: float,
+    min_pages: int,
+) -> dict[str, Any]:
+    """Per-domain change against the previous run; large drops (or reject-rate rises) flagged.
+
+    A domain is compared when both runs have at least `min_pages` pages from it. The median
+    text length is flagged when it falls by more than `threshold` of its previous value; the
+    shares with a date / an author when they fall by more than `threshold` (e.g. 0.25 = 25
+    points); the reject rate when it rises by more than `threshold`.
+    """
+    result: dict[str, Any] = {
+        "previous_run": previous_id,
+        "threshold": threshold,
+        "min_pages": min_pages,
+        "domains": {},
+        "flags": [],
+    }
+    if previous is None:
+        return result
+    for name, now in sorted(current.items()):
+        before = previous.get(name)
+        if not before or min(now.get("pages", 0), before.get("pages", 0)) < min_pages:
+            continue
+        changes: dict[str, Any] = {}
+        for metric, (bad, how) in DRIFT_METRICS.items():
+            old, new = before.get(metric), now.get(metric)
+            if old is None or new is None:
+                continue
+            change = (new - old) / old if how == "relative" and old else new - old
+            flagged = change < -threshold if bad == "drop" else change > threshold
+            changes[metric] = {
+                "previous": old, "current": new, "change": round(change, 3), "flagged": flagged,
+            }  # fmt: skip
+            if flagged:
+                result["flags"].append({"domain": name, "metric": metric, **changes[metric]})
+        result["domains"][name] = changes
+    return result
+
+
+def text_length_bins(words: list[int]) -> list[tuple[str, int]]:
+    """Histogram of words per article: (label, articles) per bin."""
+    counts = [0] * (len(WORD_BINS) + 1)
+    for n in words:
+        index = next((i for i, edge in enumerate(WORD_BINS) if n < edge), len(WORD_BINS))
+        counts[index] += 1
+    labels = [f"<{WORD_BINS[0]}"]
+    labels += [f"{lo}–{hi - 1}" for lo, hi in pairwise(WORD_BINS)]
+    labels.append(f"{WORD_BINS[-1]}+")
+    return list(zip(labels, counts, strict=True))
+
+
+def dates_over_time(published: Counter[str]) -> list[tuple[str, int]]:
+    """Articles per publication day, or per month when the dates span more than two months.
+
+    Every day (month) between the first and the last is a bin, empty ones included, so the
+    bars are a time axis.
+    """
+    days = sorted(d for d in published if _is_date(d))
+    if not days:
+        return []
+    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+    if (last - first).days <= 62:
+        span = ((first + timedelta(n)).isoformat() for n in range((last - first).days + 1))
+        return [(d, published.get(d, 0)) for d in span]
+    months: Counter[str] = Counter()
+    for d in days:
+        months[d[:7]] += published[d]
+    result = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        key = f"{year:04d}-{month:02d}"
+        result.append((key, months.get(key, 0)))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return result
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _median(values: list[int]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def _wall_time(run: dict[str, Any]) -> float | None:
+    try:
+        started = datetime.fromisoformat(run["started_at"])
+        finished = datetime.fromisoformat(run["finished_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return round((finished - started).total_seconds(), 1)
+
+
+def summary_lines(summary: dict[str, Any], flags: list[dict[str, Any]]) -> list[str]:
+    """The end-of-run summary as plain text lines, for the terminal and cron mail."""
+    lines = [
+        f"{summary['articles']} articles, {summary['rejects']} rejects"
+        f" in {_duration(summary['wall_time_seconds'])}"
+        + (
+            f"; median {summary['median_words']:.0f} words per article"
+            if summary["median_words"] is not None
+            else ""
+        )
+    ]
+    if summary["rejects_by_reason"]:
+        reasons = ", ".join(f"{r} {n}" for r, n in summary["rejects_by_reason"].items())
+        lines.append(f"rejects by reason: {reasons}")
+    if summary["top_domains_by_count"]:
+        top = ", ".join(
+            f"{d['domain']} {d['articles']}/{d['pages']}" for d in summary["top_domains_by_count"]
+        )
+        lines.append(f"top domains (articles/pages): {top}")
+    if summary["top_domains_by_reject_rate"]:
+        top = ", ".join(
+            f"{d['domain']} {d['reject_rate']:.0%} of {d['pages']}"
+            for d in summary["top_domains_by_reject_rate"]
+        )
+        lines.append(f"highest reject rates: {top}")
+    error = summary["error_rate"]
+    if error["share"] is not None:
+        verdict = "ABOVE" if error["exceeded"] else "within"
+        lines.append(
+            f"download/HTTP errors: {error['errors']} of {error['requested']} requested"
+            f" ({error['share']:.0%}), {verdict} NEWSCRAWL_MAX_ERROR_RATE={error['max']:g}"
+        )
+    for flag in flags:
+        lines.append(
+            f"DRIFT {flag['domain']}: {flag['metric']} {flag['previous']} -> {flag['current']}"
+        )
+    files = summary["files"]
+    lines.append(f"files: {Path(files['run']).parent}/ (articles.jsonl, rejects.jsonl,"
+                 " run.json, report.html)")  # fmt: skip
+    return lines
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{seconds:.1f}s"

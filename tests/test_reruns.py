@@ -1,0 +1,309 @@
+"""Reruns end to end: the real `scrapy crawl articles`, run again and again on one state store.
+
+A rerun fetches nothing it exported before (`seen_before`); `-a refresh=true` revalidates
+with conditional requests; copies under other URLs are duplicates or near-duplicates of the
+original; and a crawl killed with SIGKILL at any point resumes to exactly the records one
+uninterrupted run writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newscrawl.state import SqliteStateStore
+from schemas import Article, Reject
+from tests.conftest import FAST_SETTINGS, REPO, SCRAPY, CrawlResult, run_crawl
+from tests.server import FixtureServer
+
+
+def _write_urls(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _crawl(workdir: Path, name: str, urls: Path, state: Path, *args: str) -> CrawlResult:
+    result = run_crawl(
+        workdir / name, "-a", f"urls={urls}", *args, settings={"NEWSCRAWL_STATE": str(state)}
+    )
+    assert result.returncode == 0, result.log[-3000:]
+    assert result.run["accounting"]["ok"] is True
+    return result
+
+
+def _pairs(result: CrawlResult) -> list[tuple[str, str]]:
+    """(input, `article` or the reject reason) for every record."""
+    pairs = [(a["requested_url"], "article") for a in result.articles]
+    return pairs + [(r.get("requested_url") or r["url"], r["reason"]) for r in result.rejects]
+
+
+def _outcomes(result: CrawlResult) -> dict[str, str]:
+    """Input -> `article` or the reject reason; each input exactly once."""
+    pairs = _pairs(result)
+    outcomes = dict(pairs)
+    assert len(outcomes) == len(pairs), "an input has two records"
+    return outcomes
+
+
+def _hits(server: FixtureServer, paths: list[str]) -> dict[str, int]:
+    return {path: server.hits[path] for path in paths}
+
+
+def test_a_rerun_fetches_nothing_and_new_urls_only_are_fetched(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite3"
+    paths = [f"/gen/{n}.html" for n in range(1000, 1005)] + ["/articles/wordpress_blog.html"]
+    urls = [server.base + path for path in paths]
+    first = _crawl(tmp_path, "first", _write_urls(tmp_path / "a.txt", urls), state)
+    assert _outcomes(first) == dict.fromkeys(urls, "article")
+
+    before = _hits(server, paths)
+    second = _crawl(tmp_path, "second", _write_urls(tmp_path / "a.txt", urls), state)
+    assert _hits(server, paths) == before  # not one article page fetched again
+    assert _outcomes(second) == dict.fromkeys(urls, "seen_before")
+    for reject in second.rejects:
+        assert reject["duplicate_of"] == reject["url"]
+        assert reject["fetched_at"] is None
+        assert first.run["run_id"] in reject["detail"]
+    assert second.run["counts"]["rejects_by_reason"] == {"seen_before": len(urls)}
+
+    new_paths = [f"/gen/{n}.html" for n in range(1005, 1008)]
+    new = [server.base + path for path in new_paths]
+    before = _hits(server, paths + new_paths)
+    third = _crawl(tmp_path, "third", _write_urls(tmp_path / "b.txt", urls + new), state)
+    after = _hits(server, paths + new_paths)
+    assert {p: after[p] - before[p] for p in paths + new_paths} == {
+        **dict.fromkeys(paths, 0), **dict.fromkeys(new_paths, 1),
+    }  # fmt: skip
+    assert _outcomes(third) == {
+        **dict.fromkeys(urls, "seen_before"), **dict.fromkeys(new, "article"),
+    }  # fmt: skip
+
+
+def test_refresh_revalidates_and_a_changed_page_becomes_a_new_revision(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite3"
+    same, changed, other = (f"{server.base}/gen/{n}.html" for n in (1100, 1101, 1102))
+    plain = f"{server.base}/static/1103.html"  # no ETag: compared by content_sha256
+    urls = _write_urls(tmp_path / "urls.txt", [same, changed, other, plain])
+    first = _crawl(tmp_path, "first", urls, state)
+    original = {a["requested_url"]: a for a in first.articles}
+    assert len(original) == 4
+
+    server.revisions[1101] = 2
+    not_modified = Counter(server.not_modified)
+    refreshed = _crawl(tmp_path, "refresh", urls, state, "-a", "refresh=true")
+    assert _outcomes(refreshed) == {
+        same: "unchanged", changed: "article", other: "unchanged", plain: "unchanged",
+    }  # fmt: skip
+    revised = refreshed.articles[0]
+    assert revised["revision"] == 2
+    assert revised["previous_sha256"] == original[changed]["content_sha256"]
+    assert revised["content_sha256"] != original[changed]["content_sha256"]
+    Article.model_validate(revised)
+    rejects = {r["requested_url"]: r for r in refreshed.rejects}
+    assert rejects[same]["http_status"] == rejects[other]["http_status"] == 304
+    assert rejects[plain]["http_status"] == 200
+    assert rejects[same]["duplicate_of"] == same
+    assert server.not_modified - not_modified == Counter({"/gen/1100.html": 1, "/gen/1102.html": 1})
+
+    # The new revision's validators were stored: refreshing again, every page is a 304.
+    again = _crawl(tmp_path, "again", urls, state, "-a", "refresh=true")
+    assert _outcomes(again) == dict.fromkeys([same, changed, other, plain], "unchanged")
+    assert {r["http_status"] for r in again.rejects if r["url"] != plain} == {304}
+    # And without refresh, everything is simply seen_before.
+    plain_run = _crawl(tmp_path, "plain", urls, state)
+    assert set(_outcomes(plain_run).values()) == {"seen_before"}
+
+
+def test_copies_under_other_urls_are_duplicates_of_the_original(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite3"
+    original, mirrored = f"{server.base}/gen/1200.html", f"{server.base}/gen/1201.html"
+    _crawl(tmp_path, "first", _write_urls(tmp_path / "a.txt", [original, mirrored]), state)
+
+    tracked = f"{original}?utm_source=newsletter&utm_medium=email&fbclid=AbC123#comments"
+    mirror = f"{server.base}/mirror/1201.html"
+    copy = f"{server.base}/copies/1200.html"
+    fresh = f"{server.base}/gen/1202.html"
+    before = server.hits["/gen/1200.html"]
+    second = _crawl(
+        tmp_path, "second", _write_urls(tmp_path / "b.txt", [tracked, mirror, copy, fresh]), state
+    )
+    assert server.hits["/gen/1200.html"] == before  # the tracking-parameter URL is not fetched
+    assert _outcomes(second) == {
+        tracked: "seen_before", mirror: "duplicate_content", copy: "near_duplicate",
+        fresh: "article",
+    }  # fmt: skip
+    rejects = {r.get("requested_url") or r["url"]: r for r in second.rejects}
+    assert rejects[tracked]["duplicate_of"] == original
+    assert rejects[mirror]["duplicate_of"] == mirrored
+    assert rejects[copy]["duplicate_of"] == original
+    assert "similarity" in rejects[copy]["detail"]
+    for reject in second.rejects:
+        Reject.model_validate(reject)
+
+
+def test_a_second_crawl_on_a_store_in_use_refuses_to_start(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.sqlite3"
+    urls = _write_urls(tmp_path / "urls.txt", [f"{server.base}/gen/1300.html"])
+    holder = SqliteStateStore(state)
+    try:
+        result = run_crawl(
+            tmp_path / "out", "-a", f"urls={urls}", settings={"NEWSCRAWL_STATE": str(state)}
+        )
+    finally:
+        holder.close()
+    assert result.returncode == 1
+    assert "is in use by another crawl" in result.log
+    assert result.run_dir is None
+    assert server.hits["/gen/1300.html"] == 0
+
+
+# --- kill -9 and resume ------------------------------------------------------------------
+
+KILL_PAGES = 240
+
+
+def _kill_inputs(base: str) -> tuple[list[str], Counter[tuple[str, str]]]:
+    """A few hundred pages plus one input of each pre-fetch kind; the expected outcomes."""
+    pages = [f"{base}/gen/{n}.html" for n in range(2000, 2000 + KILL_PAGES)]
+    tracked = f"{pages[20]}?utm_campaign=x"
+    lines = [*pages[:50], "not a url", pages[10], tracked, *pages[50:]]
+    lines += [f"{base}/missing", pages[-1]]
+    expected = Counter((page, "article") for page in pages)
+    expected.update([
+        ("not a url", "invalid_url"), (pages[10], "duplicate_url"), (tracked, "duplicate_url"),
+        (f"{base}/missing", "http_error"), (pages[-1], "duplicate_url"),
+    ])  # fmt: skip
+    assert sum(expected.values()) == len(lines)
+    return lines, expected
+
+
+def _command(output: Path, urls: Path, state: Path, job: Path, *, shorthand: bool) -> list[str]:
+    command = [str(SCRAPY), "crawl", "articles", "-a", f"urls={urls}"]
+    settings = {**FAST_SETTINGS, "NEWSCRAWL_OUTPUT_DIR": str(output), "NEWSCRAWL_STATE": str(state)}
+    if shorthand:
+        command += ["-a", f"resume={job}"]
+    else:
+        settings["JOBDIR"] = str(job)
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    return command
+
+
+def _records_written(output: Path) -> int:
+    return sum(path.read_bytes().count(b"\n") for path in output.glob("articles/*/*.jsonl"))
+
+
+def _run_and_kill(command: list[str], output: Path, after_records: int, log: Path) -> None:
+    """Start the crawl and SIGKILL its whole process group once `after_records` are written."""
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            command, cwd=REPO, stdout=sink, stderr=sink, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while _records_written(output) < after_records:
+            assert process.poll() is None, f"crawl ended before the kill: {log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "crawl too slow to reach the kill point"
+            time.sleep(0.01)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("kill_points", "shorthand", "torn"),
+    [
+        ((0.1,), False, False),
+        ((0.5,), True, True),
+        ((0.3, 0.85), True, False),
+    ],
+    ids=["early", "middle-torn-line", "killed-twice-then-late"],
+)
+def test_a_killed_crawl_resumes_to_exactly_one_runs_records(
+    server: FixtureServer,
+    tmp_path: Path,
+    kill_points: tuple[float, ...],
+    shorthand: bool,
+    torn: bool,
+) -> None:
+    lines, expected = _kill_inputs(server.base)
+    urls = _write_urls(tmp_path / "urls.txt", lines)
+    output, state, job = tmp_path / "out", tmp_path / "state.sqlite3", tmp_path / "job"
+    command = _command(output, urls, state, job, shorthand=shorthand)
+    server.gen_delay = 0.01  # a few seconds of crawl, so the kill lands mid-way
+    try:
+        for point in kill_points:  # around the given fraction of the records, at random
+            after = int((point + random.uniform(-0.05, 0.05)) * len(lines))
+            _run_and_kill(command, output, after, tmp_path / "crawl.log")
+        (run_dir,) = output.glob("articles/*")
+        killed = _read_jsonl(run_dir / "articles.jsonl") + _read_jsonl(run_dir / "rejects.jsonl")
+        assert 0 < len(killed) < len(lines)  # the kill did land mid-crawl
+        assert not (run_dir / "run.json").exists()
+        if torn:
+            _tear_a_line(run_dir, {r.get("requested_url") or r["url"] for r in killed}, expected)
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    finally:
+        server.gen_delay = 0.0
+    assert done.returncode == 0, (done.stderr + done.stdout)[-3000:]
+
+    result = CrawlResult(done.returncode, done.stderr, run_dir)
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"articles.jsonl", "rejects.jsonl", "run.json"} <= names
+    assert not [name for name in names if name.endswith(".tmp")]
+    for record in result.articles:
+        Article.model_validate(record)
+    for record in result.rejects:
+        Reject.model_validate(record)
+    assert Counter(_pairs(result)) == expected  # the union: every input once, none missing
+    assert len({a["content_sha256"] for a in result.articles}) == KILL_PAGES
+    run = result.run
+    assert run["accounting"]["ok"] is True
+    assert run["counts"]["inputs"] == len(lines)
+    assert run["counts"]["articles"] == KILL_PAGES
+    assert run["reruns"]["attempt"] == len(kill_points) + 1
+    assert run["reruns"]["torn_lines_dropped"] == (1 if torn else 0)
+    # Only exported pages are in the store, each once.
+    with sqlite3.connect(state) as db:
+        (pages,) = db.execute("SELECT count(*) FROM pages").fetchone()
+        (runs,) = db.execute("SELECT count(DISTINCT run_id) FROM pages").fetchone()
+    assert (pages, runs) == (KILL_PAGES, 1)
+    # The job is finished: the same command now starts a new run, which fetches nothing.
+    rerun = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    (new_dir,) = set(output.glob("articles/*")) - {run_dir}
+    new_run = CrawlResult(rerun.returncode, rerun.stderr, new_dir)
+    assert new_run.run["accounting"]["ok"] is True, rerun.stderr[-3000:]
+    assert Counter(reason for _, reason in _pairs(new_run)) == {
+        "seen_before": KILL_PAGES, "invalid_url": 1, "duplicate_url": 3, "http_error": 1,
+    }  # fmt: skip
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    lines = path.read_bytes().split(b"\n")[:-1] if path.exists() else []
+    return [json.loads(line) for line in lines]
+
+
+def _tear_a_line(run_dir: Path, settled: set[str], expected: Counter[tuple[str, str]]) -> None:
+    """What a kill in the middle of a write leaves: half a record, no newline, not stored."""
+    pending = next(url for url, outcome in expected if outcome == "article" and url not in settled)
+    record = json.dumps({"schema_version": "1.1", "url": pending, "requested_url": pending})
+    with (run_dir / "articles.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(record[: len(record) // 2])
