@@ -250,7 +250,7 @@ class JsonLinesWriter:
 
 
 def _escape_line_separators(line: str) -> str:
-    """U+2028/U+2029 as JSON escapes: valid JSON either way, but some JSONL readers split on them."""
+    """U+2028/U+2029 as JSON escapes: valid JSON both ways, but some JSONL readers split there."""
     return line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
