@@ -40,7 +40,7 @@ CASES: dict[str, tuple[str, str]] = {
     "/retry-after": ("article", "north pier"),
     "/retry-after-too-long": ("http_error", "HTTP 429"),
     "/unavailable-then-ok": ("article", "north pier"),
-    "/trickle": ("download_error", "took longer than 3.0 seconds"),
+    "/trickle": ("download_error", "took longer than 6.0 seconds"),
     "/cut": ("download_error", "connection closed before the whole body arrived"),
     "/to-loopback": ("blocked_target", "127.0.0.2 is an internal address"),
     "/to-localhost": ("blocked_target", "localhost is an internal address (127.0.0.1)"),
@@ -52,7 +52,7 @@ TLS_CASE = ("download_error", "TLS error: wrong version number")
 SEPARATOR_LINE = "not\u2028a\u2029url"
 SETTINGS = {
     "DOWNLOAD_MAXSIZE": str(5_000_000),
-    "DOWNLOAD_TIMEOUT": "3",
+    "DOWNLOAD_TIMEOUT": "6",
     "RETRY_TIMES": "1",
     "NEWSCRAWL_MIN_WORDS": "30",
 }
