@@ -280,10 +280,11 @@ def text_length_bins(words: list[int]) -> list[tuple[str, int]]:
 
 
 def dates_over_time(published: Counter[str]) -> list[tuple[str, int]]:
-    """Articles per publication day, or per month when the dates span more than two months.
+    """Articles per publication day; per month when the dates span more than two months, per
+    year when they span more than five years.
 
-    Every day (month) between the first and the last is a bin, empty ones included, so the
-    bars are a time axis.
+    Every day (month, year) between the first and the last is a bin, empty ones included, so
+    the bars are a time axis.
     """
     days = sorted(d for d in published if _is_date(d))
     if not days:
@@ -292,6 +293,11 @@ def dates_over_time(published: Counter[str]) -> list[tuple[str, int]]:
     if (last - first).days <= 62:
         span = ((first + timedelta(n)).isoformat() for n in range((last - first).days + 1))
         return [(d, published.get(d, 0)) for d in span]
+    if last.year - first.year > 5:
+        years: Counter[str] = Counter()
+        for d in days:
+            years[d[:4]] += published[d]
+        return [(str(y), years.get(str(y), 0)) for y in range(first.year, last.year + 1)]
     months: Counter[str] = Counter()
     for d in days:
         months[d[:7]] += published[d]

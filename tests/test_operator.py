@@ -452,3 +452,23 @@ def test_schema_prints_and_writes_the_records_schemas(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "reject.schema.json").read_text() == render(Reject)
     assert (tmp_path / "out" / "article.schema.json").read_text() == render(Article)
     assert scrapy("schema", "video").returncode == 2
+
+
+def test_sitemap_progress_has_a_total_once_the_sitemaps_are_read(tmp_path: Path) -> None:
+    from tests.newssite import NewsSite
+
+    site = NewsSite().start()
+    try:
+        result = run_crawl(
+            tmp_path, "-a", f"domains={site.base}", "-a", "since=2025-01-01", "-a",
+            "max_articles=6", spider="sitemap",
+            settings={"NEWSCRAWL_PROGRESS_INTERVAL": "0.5", "NEWSCRAWL_EXTRACT_WORKERS": "1",
+                      "NEWSCRAWL_EXTRACT_FUNCTION": "tests.support.slow_extract.extract_article"},
+        )  # fmt: skip
+    finally:
+        site.stop()
+    assert result.returncode == 0, result.log[-3000:]
+    inputs = result.run["counts"]["inputs"]
+    assert inputs == 6
+    totals = re.findall(r"INFO: progress: \d+/(\d+) inputs done", result.log)
+    assert totals and set(totals) == {"6"}, result.log[-3000:]

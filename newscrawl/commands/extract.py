@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections.abc import AsyncIterator
@@ -163,7 +164,11 @@ class Command(ScrapyCommand):
             self.exitcode = EXIT_REJECT
             return
         show = _show_json if opts.json else _show_text
-        show(outcome, _Explained.removed, explain=opts.explain)
+        try:
+            show(outcome, _Explained.removed, explain=opts.explain)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `| head`: the reader has seen enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         self.exitcode = 0 if isinstance(outcome, ArticleItem) else EXIT_REJECT
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,9 +41,14 @@ class Command(ScrapyCommand):
         assert self.settings is not None
         min_words = self.settings.getint("NEWSCRAWL_MIN_WORDS")
         bad_files = 0
-        for name in args:
-            if not check_file(Path(name), min_words):
-                bad_files += 1
+        try:
+            for name in args:
+                if not check_file(Path(name), min_words):
+                    bad_files += 1
+            sys.stdout.flush()
+        except BrokenPipeError:  # `| head`: the reader has seen enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            bad_files += 1
         self.exitcode = 1 if bad_files else 0
 
 

@@ -55,6 +55,7 @@ class Progress:
         self.live = live
         self.interval = interval
         self.total: int | None = None
+        self._asking = False  # a call of the spider's expected_total() is running
         self._samples: deque[tuple[float, int]] = deque()
         self._loop: task.LoopingCall | None = None
         self._bar: RichProgress | None = None
@@ -120,9 +121,7 @@ class Progress:
     # --- signals ---
 
     def spider_opened(self, spider: Spider) -> None:
-        expected = getattr(spider, "expected_total", None)
-        if callable(expected):  # may read the whole URL file: off the reactor thread
-            threads.deferToThread(expected).addCallbacks(self._got_total, self._no_total)
+        self._ask_total()
         if self.live:
             self._start_live(spider.name)
             self._loop = task.LoopingCall(self._update_live)
@@ -142,13 +141,26 @@ class Progress:
         """The live display ends after the closing log lines, before the run's summary."""
         self._stop_live()
 
+    def _ask_total(self) -> None:
+        """Ask the spider for its expected total (it may change: discovery finds more).
+
+        `expected_total()` may read a whole URL file, so it runs off the reactor thread.
+        """
+        expected = getattr(self.crawler.spider, "expected_total", None)
+        if callable(expected) and not self._asking:
+            self._asking = True
+            threads.deferToThread(expected).addCallbacks(self._got_total, self._no_total)
+
     def _got_total(self, total: int | None) -> None:
+        self._asking = False
         self.total = total
 
     def _no_total(self, failure: Any) -> None:
+        self._asking = False
         logger.debug("newscrawl: no expected total: %s", failure.getErrorMessage())
 
     def _log_line(self) -> None:
+        self._ask_total()
         logger.info("%s", self.line())
 
     # --- the live display ---
@@ -179,6 +191,7 @@ class Progress:
     def _update_live(self) -> None:
         if self._bar is None or self._task is None:
             return
+        self._ask_total()
         s = self.snapshot()
         self._bar.update(
             self._task,

@@ -46,8 +46,11 @@ class ArticlesSpider(NewsSpider):
             yield from read_url_file(self.params.urls, max_line)
 
     def expected_total(self) -> int:
-        """How many inputs this run has (reads the URL file once more; progress display)."""
-        return sum(1 for _ in self.inputs())
+        """How many inputs this run has (progress display): the URL file read once more."""
+        total: int | None = getattr(self, "_expected_total", None)
+        if total is None:
+            total = self._expected_total = sum(1 for _ in self.inputs())
+        return total
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:

@@ -38,6 +38,8 @@ class DiscoverySpider(NewsSpider):
         self.sources: list[dict[str, Any]] = []
         self._offered: set[str] = set()
         self._accepted = 0
+        self._sources_requested = 0
+        self._sources_pending = 0  # sources requested and not yet read (or failed)
 
     def offer(self, url: str, via: Discovery) -> Request | None:
         """The request for an announced URL, or None (counted) when it is filtered out."""
@@ -80,13 +82,42 @@ class DiscoverySpider(NewsSpider):
         """
         if user_given:
             self.trust(url)
+        self._sources_requested += 1
+        self._sources_pending += 1
         return Request(
             url,
-            callback=callback,
-            errback=self.source_failed,
+            callback=self._read_source,
+            errback=self._source_error,
             dont_filter=True,
-            meta={"source_kind": kind, "user_given": user_given, **meta},
+            meta={
+                "source_kind": kind,
+                "user_given": user_given,
+                "source_callback": callback.__name__,
+                **meta,
+            },
         )
+
+    def _read_source(self, response: Any) -> Iterator[Any]:
+        """The source's own callback, counted as read once it has yielded everything."""
+        try:
+            yield from getattr(self, response.meta["source_callback"])(response) or ()
+        finally:
+            self._sources_pending -= 1
+
+    def _source_error(self, failure: Failure) -> Iterator[Request]:
+        try:
+            yield from self.source_failed(failure)
+        finally:
+            self._sources_pending -= 1
+
+    def expected_total(self) -> int | None:
+        """The run's inputs once every source requested so far is read (progress display).
+
+        None while a source is being read, and for spiders that find pages without sources.
+        """
+        if self._sources_requested and not self._sources_pending:
+            return self.ledger.opened
+        return None
 
     def report_source(
         self, url: str, kind: str, error: str | None = None, entries: int = 0

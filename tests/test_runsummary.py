@@ -1,0 +1,74 @@
+"""The numbers behind the summary, the report's charts and the drift flags (no crawl)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from newscrawl.runsummary import (
+    RunFacts,
+    dates_over_time,
+    domain_of,
+    drift,
+    summarise,
+    text_length_bins,
+)
+
+
+def test_domains_of_records() -> None:
+    assert domain_of("https://www.example.org/a?b=1") == "www.example.org"
+    assert domain_of("file:///srv/page.html") == "(local files)"
+    assert domain_of("file:///srv/page.html", "https://news.example/a") == "news.example"
+    assert domain_of("not a url") == "(no host)"
+    assert domain_of(None) == "(no host)"
+
+
+def test_publication_dates_are_a_time_axis() -> None:
+    days = Counter({"2025-03-01": 2, "2025-03-04": 1})
+    assert dates_over_time(days) == [
+        ("2025-03-01", 2), ("2025-03-02", 0), ("2025-03-03", 0), ("2025-03-04", 1),
+    ]  # fmt: skip
+    months = Counter({"2024-11-30": 1, "2025-02-01": 3, "not a date": 5})
+    assert dates_over_time(months) == [
+        ("2024-11", 1), ("2024-12", 0), ("2025-01", 0), ("2025-02", 3),
+    ]  # fmt: skip
+    years = Counter({"1998-05-01": 1, "2025-01-01": 2})
+    spread = dates_over_time(years)
+    assert spread[0] == ("1998", 1) and spread[-1] == ("2025", 2) and len(spread) == 28
+    assert dates_over_time(Counter()) == []
+
+
+def test_text_length_bins() -> None:
+    bins = dict(text_length_bins([60, 99, 100, 450, 2999, 3000, 12000]))
+    assert bins["<100"] == 2 and bins["100–199"] == 1 and bins["400–499"] == 1
+    assert bins["2000–2999"] == 1 and bins["3000+"] == 2
+    assert sum(bins.values()) == 7
+
+
+def test_error_rate_counts_only_pages_that_were_requested() -> None:
+    facts = RunFacts()
+    facts.add_article({"url": "https://a.example/1", "word_count": 300, "authors": ["X"]})
+    for reason in ("http_error", "download_error", "invalid_url", "duplicate_url", "not_html"):
+        facts.add_reject({"url": "https://a.example/r", "reason": reason})
+    summary = summarise(facts, {}, Path("/runs/x"), max_error_rate=0.5)
+    error = summary["error_rate"]
+    assert (error["errors"], error["requested"], error["share"]) == (2, 4, 0.5)
+    assert error["exceeded"] is False  # the limit is "above", not "at"
+    domain = summary["domains"]["a.example"]
+    assert domain["with_author"] == 1 and domain["with_date"] == 0
+    assert domain["reject_rate"] == round(5 / 6, 4)
+
+
+def test_drift_needs_enough_pages_in_both_runs() -> None:
+    before = {"a.example": {"pages": 3, "median_words": 800.0, "with_date": 1.0,
+                            "with_author": 1.0, "reject_rate": 0.0}}  # fmt: skip
+    after = {"a.example": {"pages": 9, "median_words": 100.0, "with_date": 0.0,
+                           "with_author": 0.0, "reject_rate": 0.9}}  # fmt: skip
+    assert drift(after, before, "r1", 0.25, min_pages=5)["flags"] == []
+    flagged = drift(after, before, "r1", 0.25, min_pages=3)["flags"]
+    assert {f["metric"] for f in flagged} == {
+        "median_words", "with_date", "with_author", "reject_rate",
+    }  # fmt: skip
+    assert drift(after, None, None, 0.25, 1) == {
+        "previous_run": None, "threshold": 0.25, "min_pages": 1, "domains": {}, "flags": [],
+    }  # fmt: skip
