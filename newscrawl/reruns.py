@@ -29,9 +29,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import IO, Any, Self
 
 from datasketch import MinHash
+from pydantic import ValidationError
 from scrapy import Request, signals
 from scrapy.core.scheduler import Scheduler
 from scrapy.crawler import Crawler
@@ -39,7 +40,7 @@ from scrapy.http import Response
 from scrapy.spiders import Spider
 
 from newscrawl.neardup import NearDuplicateIndex, from_bytes, signature, to_bytes
-from newscrawl.state import PageState, StateStore, open_store
+from newscrawl.state import PageState, StateStore, exclusive_lock, open_store
 from newscrawl.urls import canonical_url, page_keys
 from schemas import Article, Reject, RejectReason
 
@@ -102,6 +103,7 @@ class Reruns:
         self._signatures: dict[int, MinHash] = {}
         self._index: NearDuplicateIndex | None = None
         self._closed = False
+        self._job_lock: IO[str] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -112,7 +114,18 @@ class Reruns:
         location = settings.get("NEWSCRAWL_STATE")
         output = Path(settings.get("NEWSCRAWL_OUTPUT_DIR")) / spider.name
         job_dir = Path(settings["JOBDIR"]) if settings.get("JOBDIR") else None
-        job = _read_job(job_dir) if job_dir is not None else None
+        job_lock: IO[str] | None = None
+        job: dict[str, Any] | None = None
+        if job_dir is not None:  # one crawl per job directory, like one per state store
+            job_dir.mkdir(parents=True, exist_ok=True)
+            job_lock = exclusive_lock(
+                job_dir / (JOB_FILE + ".lock"), f"job directory {job_dir}", "or use another one"
+            )
+            try:
+                job = _read_job(job_dir)
+            except BaseException:
+                job_lock.close()
+                raise
         resuming = job is not None and not job.get("finished") and job.get("spider") == spider.name
         if resuming and not getattr(spider, "resumable", False):
             logger.warning(
@@ -127,7 +140,12 @@ class Reruns:
         else:
             run_id = settings.get("NEWSCRAWL_RUN_ID") or new_run_id(datetime.now(UTC))
             attempt = 1
-        store = open_store(location)
+        try:
+            store = open_store(location)
+        except BaseException:
+            if job_lock is not None:
+                job_lock.close()
+            raise
         try:
             reruns = cls(
                 crawler, store, store_location=location, run_id=run_id, job_dir=job_dir,
@@ -139,7 +157,10 @@ class Reruns:
             reruns._write_job(finished=False)
         except BaseException:
             store.close()
+            if job_lock is not None:
+                job_lock.close()
             raise
+        reruns._job_lock = job_lock
         crawler.signals.connect(reruns.response_received, signal=signals.response_received)
         crawler.signals.connect(reruns.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(reruns.engine_stopped, signal=signals.engine_stopped)
@@ -182,7 +203,11 @@ class Reruns:
 
     def _reconcile(self, record: dict[str, Any]) -> None:
         """An article line of this run must be in the store (a kill can fall in between)."""
-        article = Article.model_validate(record)
+        try:
+            article = Article.model_validate(record, context={"min_words": 0})
+        except ValidationError as exc:  # e.g. written by another version: keep the line as is
+            logger.warning("newscrawl: article line not re-recorded in the state store: %s", exc)
+            return
         stored = self.store.lookup(
             page_keys(article.requested_url, article.url, article.canonical_url)
         )
@@ -302,6 +327,8 @@ class Reruns:
         if not self._closed:
             self._closed = True
             self.store.close()
+            if self._job_lock is not None:
+                self._job_lock.close()
 
 
 class InputScheduler(Scheduler):

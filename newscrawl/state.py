@@ -111,7 +111,11 @@ class SqliteStateStore(StateStore):
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = _acquire_lock(path.with_name(path.name + ".lock"), path)
+        self._lock = exclusive_lock(
+            path.with_name(path.name + ".lock"),
+            f"state store {path}",
+            "or give this crawl its own store with -s NEWSCRAWL_STATE=PATH",
+        )
         try:
             self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -218,7 +222,11 @@ class _transaction:
         self.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
-def _acquire_lock(lock_path: Path, store: Path) -> IO[str]:
+def exclusive_lock(lock_path: Path, what: str, alternative: str) -> IO[str]:
+    """Hold `lock_path` (flock) until the returned file is closed or the process ends.
+
+    StateLockedError names `what` and the holder's pid when another process holds it.
+    """
     handle = lock_path.open("a+", encoding="utf-8")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -228,8 +236,8 @@ def _acquire_lock(lock_path: Path, store: Path) -> IO[str]:
         handle.close()
         if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
             raise StateLockedError(
-                f"state store {store} is in use by another crawl (pid {holder}); wait for it"
-                " to finish, or give this crawl its own store with -s NEWSCRAWL_STATE=PATH"
+                f"{what} is in use by another crawl (pid {holder}); wait for it to finish,"
+                f" {alternative}"
             ) from None
         raise
     handle.seek(0)
