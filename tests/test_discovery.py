@@ -202,3 +202,17 @@ def test_sitemap_parser_rejects_what_is_not_a_sitemap() -> None:
     assert parse_feed(b"<rss version='2.0'><channel><title>t</title></channel></rss>") == []
     with pytest.raises(SourceError, match="an HTML page, not a feed"):
         parse_feed(b"<!DOCTYPE html><html><body>x</body></html>")
+
+
+def test_rerunning_a_feed_fetches_only_new_articles(site: NewsSite, tmp_path: Path) -> None:
+    state = {"NEWSCRAWL_STATE": str(tmp_path / "state.sqlite3")}
+    feed = f"feeds={site.base}/feeds/rss.xml"
+    first = run_crawl(tmp_path / "one", "-a", feed, settings=state, spider="feeds")
+    _check_accounting(first)
+    assert len(first.articles) == len(IN_RSS)
+    hits_before = {s.path: site.hits.get(s.path, 0) for s in IN_RSS}
+    second = run_crawl(tmp_path / "two", "-a", feed, settings=state, spider="feeds")
+    _check_accounting(second)
+    assert second.articles == []
+    assert sorted(r["reason"] for r in second.rejects) == ["seen_before"] * len(IN_RSS)
+    assert {s.path: site.hits.get(s.path, 0) for s in IN_RSS} == hits_before  # nothing fetched

@@ -19,9 +19,11 @@ from twisted.python.failure import Failure
 
 from newscrawl.discovery import is_older_than
 from newscrawl.inputs import to_fetchable_url, url_key
+from newscrawl.items import RejectItem
+from newscrawl.reruns import Reruns
 from newscrawl.spiders.base import NewsSpider
 from newscrawl.spiders.params import DiscoveryParams
-from schemas import Discovery
+from schemas import Discovery, RejectReason
 
 WEB_SCHEMES = ("http://", "https://")
 
@@ -41,15 +43,25 @@ class DiscoverySpider(NewsSpider):
         self._sources_requested = 0
         self._sources_pending = 0  # sources requested and not yet read (or failed)
 
-    def offer(self, url: str, via: Discovery) -> Request | None:
-        """The request for an announced URL, or None (counted) when it is filtered out."""
+    def offer(self, url: str, via: Discovery) -> Request | RejectItem | None:
+        """What an announced URL becomes: a request; a `seen_before` reject when an earlier
+        run exported it (not fetched again); or None (counted) when it is filtered out."""
         reason = self._filter_reason(url, via)
         if reason is not None:
             self.filtered[reason] += 1
             self.crawler.stats.inc_value(f"newscrawl/discovery/filtered/{reason}")
             return None
         self._accepted += 1
-        return self.page_request(self.open_input(url), url, via)
+        input_id = self.open_input(url)
+        reruns = self.crawler.get_extension(Reruns)
+        earlier = reruns.exported_before(url) if reruns is not None else None
+        if earlier is not None:
+            return self.reject_input(
+                input_id, url, RejectReason.seen_before,
+                f"exported in run {earlier.run_id} as {earlier.url}; not fetched again",
+                duplicate_of=earlier.url, discovered_via=via,
+            )  # fmt: skip
+        return self.page_request(input_id, url, via)
 
     def _filter_reason(self, url: str, via: Discovery) -> str | None:
         if not url.startswith(WEB_SCHEMES):

@@ -16,6 +16,7 @@ from scrapy.http import Response
 
 from newscrawl.discovery import SourceError, parse_feed
 from newscrawl.inputs import read_url_file, to_fetchable_url
+from newscrawl.items import RejectItem
 from newscrawl.spiders.discovery_base import DiscoverySpider
 from newscrawl.spiders.params import FeedsParams, SpiderArgumentError, parse_params
 from schemas import Discovery
@@ -58,7 +59,7 @@ class FeedsSpider(DiscoverySpider):
             else:
                 yield line.url
 
-    def parse_feed(self, response: Response) -> Iterator[Request]:
+    def parse_feed(self, response: Response) -> Iterator[Request | RejectItem]:
         """The feed's item links, with their dates and titles as hints."""
         try:
             entries = parse_feed(response.body)

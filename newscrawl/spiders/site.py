@@ -49,16 +49,18 @@ class SiteSpider(DiscoverySpider):
             if request is not None:
                 yield request
 
-    def offer(self, url: str, via: Discovery, depth: int = 0) -> Request | None:  # type: ignore[override]
+    def offer(  # type: ignore[override]
+        self, url: str, via: Discovery, depth: int = 0
+    ) -> Request | RejectItem | None:
         """As for every discovery spider, plus: same hosts only, and the depth travelled."""
         if urlsplit(url).netloc.lower() not in self._hosts:
             self.filtered["off_domain"] += 1
             self.crawler.stats.inc_value("newscrawl/discovery/filtered/off_domain")
             return None
-        request = super().offer(url, via)
-        if request is not None:
-            request.meta["link_depth"] = depth
-        return request
+        outcome = super().offer(url, via)
+        if isinstance(outcome, Request):
+            outcome.meta["link_depth"] = depth
+        return outcome
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         """The page's own outcome, then requests for its links while depth allows."""

@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 
 from newscrawl.discovery import SourceError, decompress, parse_sitemap
 from newscrawl.inputs import to_fetchable_url, url_key
+from newscrawl.items import RejectItem
 from newscrawl.spiders.discovery_base import DiscoverySpider
 from newscrawl.spiders.params import SitemapParams, SpiderArgumentError, parse_params
 from schemas import Discovery
@@ -93,7 +94,7 @@ class SitemapSpider(DiscoverySpider):
             self._sitemaps_read.add(key)
             yield self.source_request(url, "sitemap", self.parse_sitemap, user_given=user_given)
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+    def parse_sitemap(self, response: Response) -> Iterator[Request | RejectItem]:
         """A sitemap index's children, or the article URLs of a sitemap."""
         try:
             body = decompress(response.body, response.url, self.settings.getint("DOWNLOAD_MAXSIZE"))
