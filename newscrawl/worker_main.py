@@ -19,6 +19,7 @@ import pickle
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 import traceback
@@ -136,3 +137,12 @@ def _exit_when_orphaned(interval: float = 1.0) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
+def main() -> None:
+    """`python -m newscrawl.worker_main FD FUNCTION [NAME]`, as `newscrawl.workers` starts it."""
+    serve(socket.socket(fileno=int(sys.argv[1])), sys.argv[2])
+
+
+if __name__ == "__main__":
+    main()

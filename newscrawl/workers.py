@@ -17,10 +17,12 @@ stalls every download while a slow page is worked on. `ExtractionPool` (an exten
   `SCRAPER_SLOT_MAX_ACTIVE_SIZE` (5 MB), so at most that much (and `CONCURRENT_REQUESTS`
   pages) waits for extraction, however long the crawl; the peak wait is the stat
   `newscrawl/extract/max_waiting`.
-- Workers are started with the 'forkserver' method (forking the crawler, with its reactor and
-  threads, is unsafe) from a server that has imported the extractor once, so a new or
-  replacement worker starts in milliseconds. Each is replaced after `PAGES_PER_WORKER` pages,
-  so whatever memory the extractor's libraries fragment or cache stays flat.
+- Workers are fresh interpreters (`python -m newscrawl.worker_main`, started with
+  `subprocess`: forking the crawler, with its reactor and threads, is unsafe; and unlike
+  multiprocessing's forkserver this adds no server or resource-tracker processes, 50 MB of
+  RSS). A worker imports the extractor when it starts (about a second of CPU), which only
+  happens at the start, after a crash or time-out, and every `PAGES_PER_WORKER` pages (a
+  replacement, so memory the extractor's libraries fragment or cache stays flat).
 
 `NEWSCRAWL_EXTRACT_WORKERS=0` disables the extension: `extractor_for` then gives the
 in-process `InProcessExtractor` (same interface, no time limit), for debugging.
@@ -31,11 +33,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
 import os
 import pickle
 import signal
 import socket
+import subprocess
+import sys
 import weakref
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
@@ -54,7 +57,6 @@ from newscrawl.worker_main import (
     ExtractFunction,
     extract_page,
     load_function,
-    serve,
 )
 from schemas import RejectReason
 
@@ -63,7 +65,7 @@ logger = logging.getLogger(__name__)
 # How long a new worker may take to start (it imports the extractor if not preloaded).
 STARTUP_TIMEOUT = 60.0
 # A worker is replaced after this many pages, so memory it fragments or caches stays flat.
-PAGES_PER_WORKER = 1000
+PAGES_PER_WORKER = 5000
 
 
 class ExtractionFailed(Exception):
@@ -154,7 +156,6 @@ class ExtractionPool:
         self.config = config
         self._workers: list[_Worker] = []
         self._idle: asyncio.Queue[_Worker] | None = None
-        self.start_lock: asyncio.Lock | None = None  # multiprocessing's start is not thread-safe
         self._waiting = 0
         self._max_waiting = 0
 
@@ -172,13 +173,9 @@ class ExtractionPool:
         return pool
 
     async def spider_opened(self) -> None:
-        context = multiprocessing.get_context("forkserver")
-        module = self.config.function.rpartition(".")[0]
-        context.set_forkserver_preload(["newscrawl.worker_main", module])
         self._idle = asyncio.Queue()
-        self.start_lock = asyncio.Lock()
         for number in range(self.config.workers):
-            worker = _Worker(self, context, number)
+            worker = _Worker(self, number)
             self._workers.append(worker)
             self._idle.put_nowait(worker)
         # Start them in the background: the first pages wait for them like for any worker.
@@ -232,11 +229,10 @@ class _WorkerDied(Exception):
 class _Worker:
     """One worker process and the event loop's end of its socket. One page at a time."""
 
-    def __init__(self, pool: ExtractionPool, context: Any, number: int) -> None:
+    def __init__(self, pool: ExtractionPool, number: int) -> None:
         self.pool = pool
-        self.context = context
         self.name = f"newscrawl-extract-{number}"
-        self.process: Any = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.sock: socket.socket | None = None
         self.pages = 0
         self._starting: asyncio.Task[None] | None = None
@@ -292,7 +288,7 @@ class _Worker:
         if not self._alive() or self.pages >= PAGES_PER_WORKER:
             if self.pages >= PAGES_PER_WORKER:
                 self.pool._inc("workers_recycled")
-            self.close()
+            await self._retire()
             await self._start()
         sock = self.sock
         assert sock is not None
@@ -308,7 +304,7 @@ class _Worker:
             raise
         except (EOFError, OSError, pickle.UnpicklingError) as exc:
             detail = await self._how_it_ended()
-            self.close()
+            self.kill()
             raise _WorkerDied(detail) from exc
         return reply
 
@@ -317,15 +313,23 @@ class _Worker:
         for end in (ours, theirs):
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
             end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
-        process = self.context.Process(
-            target=serve, args=(theirs, self.pool.config.function), name=self.name, daemon=True
-        )
-        assert self.pool.start_lock is not None
+        # The crawler's import path (Scrapy adds the project directory), for the function.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        command = [
+            sys.executable, "-m", "newscrawl.worker_main",
+            str(theirs.fileno()), self.pool.config.function, self.name,
+        ]  # fmt: skip
         try:
-            # Blocks until the forkserver forked (at the first start: until it imported the
-            # extractor), so off the event loop's thread; one start at a time.
-            async with self.pool.start_lock:
-                await asyncio.to_thread(process.start)
+            process = subprocess.Popen(
+                command,
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                env=env,
+                process_group=0,  # Ctrl-C in a terminal goes to the crawler, which stops cleanly
+            )
+        except OSError as exc:  # out of processes or memory, ...
+            ours.close()
+            raise _WorkerDied(f"worker could not be started: {type(exc).__name__}: {exc}") from exc
         finally:
             theirs.close()
         ours.setblocking(False)
@@ -360,17 +364,17 @@ class _Worker:
         return buffer
 
     def _alive(self) -> bool:
-        return self.process is not None and self.sock is not None and self.process.is_alive()
+        return self.process is not None and self.sock is not None and self.process.poll() is None
 
     async def _how_it_ended(self) -> str:
         process = self.process
         if process is None:
             return "worker gone"
-        for _ in range(100):  # the forkserver reports the exit status within milliseconds
-            if process.exitcode is not None:
+        for _ in range(100):  # a dead worker's status is there within milliseconds
+            if process.poll() is not None:
                 break
             await asyncio.sleep(0.01)
-        code = process.exitcode
+        code = process.returncode
         if code is None:
             return "worker closed its socket"
         if code < 0:
@@ -380,25 +384,37 @@ class _Worker:
                 return f"worker killed by signal {-code}"
         return f"worker exited with status {code}"
 
+    async def _retire(self) -> None:
+        """Let the worker go: hang up, give it a moment to leave, then kill it."""
+        process = self.process
+        self.close()
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                await asyncio.to_thread(process.wait, 2)
+        self.kill()
+
     def close(self) -> None:
-        """Hang up: an idle worker sees end of file and leaves."""
+        """Hang up: an idle worker sees end of file and leaves (reaped by `reap` or `kill`)."""
         if self.sock is not None:
             self.sock.close()
             self.sock = None
 
     def kill(self) -> None:
-        """Stop the worker now (it may be stuck in a page)."""
+        """Stop the worker now (it may be stuck in a page) and collect its exit status."""
         self.close()
-        if self.process is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self.process.kill()
-            self.process = None
+        process, self.process = self.process, None
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(5)
 
     def reap(self, timeout: float) -> None:
-        """At the end of the crawl: wait briefly for the worker to leave, else kill it."""
-        if self.process is not None:
-            with contextlib.suppress(OSError, ValueError):
-                self.process.join(timeout)
-                if self.process.is_alive():
-                    self.process.kill()
-            self.process = None
+        """After `close`: wait briefly for the worker to leave, else kill it."""
+        process = self.process
+        if process is not None:
+            try:
+                process.wait(timeout)
+                self.process = None
+            except subprocess.TimeoutExpired:
+                self.kill()
