@@ -6,15 +6,14 @@ outcome each must have. Everything is served from 127.0.0.1.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import gzip
 import json
 import random
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.httpd import LocalServer, QuietHandler
 
 BODY = [
     "The harbour authority confirmed on Monday that the north pier will close for repairs "
@@ -74,41 +73,21 @@ def _bomb() -> bytes:
     return gzip.compress(b"<html><body>" + b" " * 60_000_000, compresslevel=9)
 
 
-class HostileServer(ThreadingHTTPServer):
+class HostileServer(LocalServer):
     """Serves the hostile cases; `hits` counts requests and `times` when they came."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.hits: dict[str, int] = {}
         self.times: dict[str, list[float]] = {}
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> HostileServer:
         _bomb()  # built before the crawl, so serving it costs nothing
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
+        return super().start()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: HostileServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
 
     def do_GET(self) -> None:
         self.server.hits[self.path] = self.server.hits.get(self.path, 0) + 1
@@ -118,14 +97,14 @@ class _Handler(BaseHTTPRequestHandler):
         html = "text/html; charset=utf-8"
         port = self.server.port
         if path == "/robots.txt":
-            return self._send(200, "text/plain", b"User-agent: *\nAllow: /\n")
+            return self.send(200, "text/plain", b"User-agent: *\nAllow: /\n")
         if path == "/ok":
-            return self._send(200, html, article(case=path).encode())
+            return self.send(200, html, article(case=path).encode())
         if path == "/zero":
-            return self._send(200, html, b"")
+            return self.send(200, html, b"")
         if path == "/scripts":
             scripts = "<script>var a = 1;</script>" * 200
-            return self._send(
+            return self.send(
                 200, html, f"<html><head>{scripts}</head><body>{scripts}</body></html>".encode()
             )
         if path == "/nested":
@@ -137,34 +116,34 @@ class _Handler(BaseHTTPRequestHandler):
                 + "</div>" * depth
                 + "</body></html>"
             )
-            return self._send(200, html, page.encode())
+            return self.send(200, html, page.encode())
         if path == "/huge":
             return self._stream(html, total=20_000_000, declare_length=True)
         if path == "/huge-chunked":
             return self._stream(html, total=8_000_000, declare_length=False)
         if path == "/bomb":
-            return self._send(200, html, _bomb(), {"Content-Encoding": "gzip"})
+            return self.send(200, html, _bomb(), {"Content-Encoding": "gzip"})
         if path == "/binary":
-            return self._send(200, html, random.Random(7).randbytes(50_000))
+            return self.send(200, html, random.Random(7).randbytes(50_000))
         if path == "/nul":
             page = article(body=[p.replace(" the ", " the\x00 ") for p in story(path)])
-            return self._send(200, html, page.encode())
+            return self.send(200, html, page.encode())
         if path == "/invalid-utf8":
             page = article(case=path).encode().replace(b"north pier", b"north pi\xffer", 1)
-            return self._send(200, html, page)
+            return self.send(200, html, page)
         if path == "/cp1252-declared-utf8":
             page = article(body=CP1252_BODY, charset_meta="utf-8").encode("cp1252")
-            return self._send(200, html, page)
+            return self.send(200, html, page)
         if path == "/shift-jis-undeclared":
             page = article(title="港の桟橋、修理のため閉鎖へ", body=JAPANESE, charset_meta=None)
-            return self._send(
+            return self.send(
                 200, "text/html", page.replace('lang="en"', 'lang="ja"').encode("shift_jis")
             )
         if path == "/bom-contradicts-header":
             page = b"\xef\xbb\xbf" + article(body=BOM_BODY, charset_meta=None).encode("utf-8")
-            return self._send(200, "text/html; charset=iso-8859-1", page)
+            return self.send(200, "text/html; charset=iso-8859-1", page)
         if path == "/control-chars":
-            return self._send(200, html, article(body=CONTROL_BODY).encode())
+            return self.send(200, html, article(body=CONTROL_BODY).encode())
         if path == "/bad-metadata":
             blocks = [
                 '{"@type": "NewsArticle", "headline": "Harbour pier to close for repairs",',
@@ -177,60 +156,47 @@ class _Handler(BaseHTTPRequestHandler):
                 }),
             ]  # fmt: skip
             head = "".join(f'<script type="application/ld+json">{b}</script>' for b in blocks)
-            return self._send(200, html, article(head=head, case=path).encode())
+            return self.send(200, html, article(head=head, case=path).encode())
         if path == "/huge-jsonld":
             big = json.dumps({"@type": "NewsArticle", "articleBody": "x" * 3_000_000})
             head = f'<script type="application/ld+json">{big}</script>'
-            return self._send(200, html, article(head=head, case=path).encode())
+            return self.send(200, html, article(head=head, case=path).encode())
         if path == "/long-title":
             head = '<meta property="og:title" content="' + "Very long title " * 625 + '">'
-            return self._send(200, html, article(title="T" * 10_000, head=head, case=path).encode())
+            return self.send(200, html, article(title="T" * 10_000, head=head, case=path).encode())
         if path == "/loop":
-            return self._send(302, html, b"", {"Location": "/loop"})
+            return self.send(302, html, b"", {"Location": "/loop"})
         if path.startswith("/chain/"):
             step = int(path.rsplit("/", 1)[1])
-            return self._send(302, html, b"", {"Location": f"/chain/{step + 1}"})
+            return self.send(302, html, b"", {"Location": f"/chain/{step + 1}"})
         if path == "/retry-after":
             if count == 1:
-                return self._send(429, html, b"slow down", {"Retry-After": "2"})
-            return self._send(200, html, article(title="Pier repairs begin", case=path).encode())
+                return self.send(429, html, b"slow down", {"Retry-After": "2"})
+            return self.send(200, html, article(title="Pier repairs begin", case=path).encode())
         if path == "/retry-after-too-long":
-            return self._send(429, html, b"slow down", {"Retry-After": "86400"})
+            return self.send(429, html, b"slow down", {"Retry-After": "86400"})
         if path == "/unavailable-then-ok":
             if count == 1:
-                return self._send(503, html, b"busy")
+                return self.send(503, html, b"busy")
             page = article(title="Pier repairs to start soon", case=path)
-            return self._send(200, html, page.encode())
+            return self.send(200, html, page.encode())
         if path == "/trickle":
             return self._trickle()
         if path == "/cut":
             return self._cut()
         if path == "/to-loopback":
-            return self._send(302, html, b"", {"Location": f"http://127.0.0.2:{port}/ok"})
+            return self.send(302, html, b"", {"Location": f"http://127.0.0.2:{port}/ok"})
         if path == "/to-localhost":
-            return self._send(302, html, b"", {"Location": f"http://localhost:{port}/ok"})
+            return self.send(302, html, b"", {"Location": f"http://localhost:{port}/ok"})
         if path == "/to-metadata":
-            return self._send(
+            return self.send(
                 302, html, b"", {"Location": "http://169.254.169.254/latest/meta-data/"}
             )
         if path == "/to-private":
-            return self._send(302, html, b"", {"Location": "http://10.1.2.3/admin"})
+            return self.send(302, html, b"", {"Location": "http://10.1.2.3/admin"})
         if path == "/to-file":
-            return self._send(302, html, b"", {"Location": "file:///etc/passwd"})
-        return self._send(404, html, b"<h1>Not found</h1>")
-
-    def _send(
-        self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        # The client may give up (e.g. at a size limit): that is the point of some cases.
-        with contextlib.suppress(OSError):
-            self.wfile.write(body)
+            return self.send(302, html, b"", {"Location": "file:///etc/passwd"})
+        return self.send(404, html, b"<h1>Not found</h1>")
 
     def _stream(self, content_type: str, total: int, declare_length: bool) -> None:
         self.send_response(200)

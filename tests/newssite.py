@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import gzip
 import random
-import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.httpd import LocalServer, QuietHandler
 
 SENTENCES = [
     "Council officers said the plan had been revised twice after public consultation",
@@ -199,28 +199,13 @@ def _atom(base: str, stories: list[Story]) -> bytes:
     ).encode()
 
 
-class NewsSite(ThreadingHTTPServer):
+class NewsSite(LocalServer):
     """Serves the site from memory; counts hits per path."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.hits: dict[str, int] = {}
         self.pages = self._build()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def start(self) -> NewsSite:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
 
     def _build(self) -> dict[str, tuple[str, bytes]]:
         base = self.base
@@ -289,19 +274,10 @@ class NewsSite(ThreadingHTTPServer):
         return pages
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: NewsSite
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet."""
 
     def do_GET(self) -> None:
         self.server.hits[self.path] = self.server.hits.get(self.path, 0) + 1
         content_type, body = self.server.pages.get(self.path, ("text/html", b"<h1>Not found</h1>"))
-        status = 200 if self.path in self.server.pages else 404
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send(200 if self.path in self.server.pages else 404, content_type, body)

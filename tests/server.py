@@ -23,88 +23,62 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
-import threading
 import time
 from collections import Counter
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.generated import article_html
+from tests.httpd import LocalServer, QuietHandler
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROBOTS = b"User-agent: *\nDisallow: /private/\n"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-class FixtureServer(ThreadingHTTPServer):
+class FixtureServer(LocalServer):
     """Serves tests/fixtures; counts hits per path so tests can check retries and robots."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.hits: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()  # 304 answers per path
         self.revisions: dict[int, int] = {}  # generated story -> revision served (default 1)
         self.gen_delay = 0.0
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def start(self) -> FixtureServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A client that went away (a crawl killed mid-request) is not a server error."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: FixtureServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the crawl's own log is what tests read."""
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         self.server.hits[path] += 1
         if path == "/robots.txt":
-            return self._send(200, "text/plain", ROBOTS)
+            return self.send(200, "text/plain", ROBOTS)
         if match := re.fullmatch(r"/articles/([\w-]+\.html)", path):
             return self._page(match[1], None)
         if match := re.fullmatch(r"/old/([\w-]+)", path):
-            return self._send(301, "text/html", b"", {"Location": f"/articles/{match[1]}.html"})
+            return self.send(301, "text/html", b"", {"Location": f"/articles/{match[1]}.html"})
         if match := re.fullmatch(r"/syndicated/([\w-]+)", path):
             return self._page(f"{match[1]}.html", f"{self.server.base}{path}")
         if path.startswith("/private/"):
             return self._page("semantic_html5.html", None)
         if path == "/broken":
-            return self._send(500, "text/html", b"<h1>Internal Server Error</h1>")
+            return self.send(500, "text/html", b"<h1>Internal Server Error</h1>")
         if path == "/files/report.pdf":
-            return self._send(200, "application/pdf", PDF)
+            return self.send(200, "application/pdf", PDF)
         if match := re.fullmatch(r"/marked/[\w-]+/([\w-]+)", path):
             return self._page(f"{match[1]}.html", None)
         if match := re.fullmatch(r"/(gen|static|copies|mirror)/(\d+)\.html", path):
             return self._generated(path, match[1], int(match[2]))
         if path == "/empty.html":
-            return self._send(200, "text/html; charset=utf-8", b"")
-        return self._send(404, "text/html", b"<h1>Not Found</h1>")
+            return self.send(200, "text/html; charset=utf-8", b"")
+        return self.send(404, "text/html", b"<h1>Not Found</h1>")
 
     def _page(self, name: str, canonical: str | None) -> None:
         file = FIXTURES / name
         if not file.is_file():
-            return self._send(404, "text/html", b"<h1>Not Found</h1>")
+            return self.send(404, "text/html", b"<h1>Not Found</h1>")
         body = file.read_bytes()
         if canonical is not None:
             body = re.sub(
@@ -117,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
                 rb"\g<1>" + canonical.encode() + b'"',
                 body,
             )
-        self._send(200, "text/html; charset=utf-8", body)
+        self.send(200, "text/html; charset=utf-8", body)
 
     def _generated(self, path: str, route: str, n: int) -> None:
         revision = self.server.revisions.get(n, 1)
@@ -125,7 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(self.server.gen_delay)
         body = article_html(n, revision, copy=route == "copies")
         if route != "gen":
-            return self._send(200, "text/html; charset=utf-8", body)
+            return self.send(200, "text/html; charset=utf-8", body)
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
         validators = {
             "ETag": etag,
@@ -138,15 +112,4 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             return None
-        return self._send(200, "text/html; charset=utf-8", body, validators)
-
-    def _send(
-        self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        return self.send(200, "text/html; charset=utf-8", body, validators)
