@@ -41,7 +41,7 @@ from scrapy.spiders import Spider
 
 from newscrawl.neardup import NearDuplicateIndex, from_bytes, signature, to_bytes
 from newscrawl.state import PageState, StateStore, exclusive_lock, open_store
-from newscrawl.urls import canonical_url, page_keys
+from newscrawl.urls import canonical_url, page_keys, redacted
 from schemas import Article, Reject, RejectReason
 
 logger = logging.getLogger(__name__)
@@ -298,7 +298,7 @@ class Reruns:
     def summary(self) -> dict[str, Any]:
         """For run.json."""
         return {
-            "state": self.store_location,
+            "state": redacted(self.store_location),
             "refresh": self.refresh,
             "job_dir": str(self.job_dir) if self.job_dir is not None else None,
             "attempt": self.attempt,

@@ -195,8 +195,8 @@ def summarise(
 def previous_run(run_dir: Path) -> Path | None:
     """The latest earlier run of the same spider in the same output directory (by run id)."""
     parent = run_dir.parent
-    if not parent.is_dir():
-        return None
+    if not parent.is_dir() or run_dir.name.startswith("part-"):
+        return None  # a distributed worker's part: its siblings are the same run's other parts
     earlier = sorted(
         p for p in parent.iterdir() if p.name < run_dir.name and (p / "run.json").is_file()
     )

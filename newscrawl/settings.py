@@ -34,6 +34,11 @@ NEWSCRAWL_MAX_ERROR_RATE = 0.25  # crawl exits 4 above this share of download/ht
 NEWSCRAWL_DRIFT_THRESHOLD = 0.25  # flag a domain whose median words / date or author share drop
 NEWSCRAWL_DRIFT_MIN_PAGES = 5  # compare domains with at least this many pages in both runs
 EXTENSIONS["newscrawl.extensions.runreport.RunReport"] = 700  # summary, drift, report.html
+NEWSCRAWL_REDIS_URL = ""  # distributed mode: redis://host:6379/0 (scrapy-redis); "" = off
+NEWSCRAWL_REDIS_IDLE_CLOSE = 30.0  # a worker stops once the shared frontier is empty this long (s)
+NEWSCRAWL_REDIS_LEASE = 15.0  # seconds without heartbeat before a worker's inputs are requeued
+NEWSCRAWL_WORKER_ID = ""  # this worker's name in part-<worker> (default: <hostname>-<pid>)
+ADDONS = {"newscrawl.distributed.Distributed": 0}  # distributed mode (NotConfigured when off)
 
 # --- politeness ---
 USER_AGENT = "newscrawl/0.1 (+https://github.com/newscrawl/newscrawl; news research crawler)"

@@ -199,7 +199,11 @@ class SqliteStateStore(StateStore):
 
 
 def open_store(location: str) -> StateStore:
-    """The store at `location` (NEWSCRAWL_STATE): a SQLite file path."""
+    """The store at `location` (NEWSCRAWL_STATE): a SQLite file path, or a Redis URL."""
+    if location.startswith(("redis://", "rediss://", "unix://")):
+        from newscrawl.state_redis import RedisStateStore  # distributed mode
+
+        return RedisStateStore.from_url(location)
     if "://" in location:
         raise StateStoreError(f"NEWSCRAWL_STATE={location}: only a SQLite file path is supported")
     return SqliteStateStore(Path(location))

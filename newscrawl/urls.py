@@ -77,3 +77,13 @@ def page_keys(requested: str | None, url: str, canonical: str | None) -> list[st
     if requested:
         keys.append(canonical_url(requested))
     return list(dict.fromkeys(keys))
+
+
+def redacted(url: str) -> str:
+    """A URL fit for logs and run.json: its password (if any) replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=user + host + (f":{parts.port}" if parts.port else "")))

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from scrapy import Request, Spider
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, ResponseDataLossError
 from scrapy.http import HtmlResponse, Response, TextResponse
+from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -28,6 +29,7 @@ from newscrawl.extraction import (
 from newscrawl.items import CandidateItem, NavigationItem, RejectItem
 from newscrawl.ledger import Ledger
 from newscrawl.middlewares import BlockedTarget
+from newscrawl.spiders.params import INPUTS_FROM_REDIS
 from newscrawl.workers import ExtractionFailed, extractor_for
 from schemas import Discovery, Reject, RejectReason
 
@@ -47,6 +49,12 @@ class NewsSpider(Spider):
         # Hosts the user named (inputs, start pages, sources): the target guard lets them be
         # internal addresses; hosts only reached by links or redirects may not be.
         self.user_hosts: set[str] = set()
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        # Distributed mode (newscrawl.distributed): inputs come from Redis, not -a arguments.
+        INPUTS_FROM_REDIS.set(bool(settings.get("NEWSCRAWL_REDIS_URL")))
 
     def trust(self, url: str) -> None:
         """Record that the user named this URL's host."""

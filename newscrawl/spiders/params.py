@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -32,6 +33,10 @@ def _split_commas(value: object) -> object:
 
 CommaList = Annotated[list[str], BeforeValidator(_split_commas)]
 """A comma-separated argument (`-a feeds=a.xml,b.xml`) as its non-empty parts."""
+
+
+# True while a crawl takes its inputs from Redis (distributed mode): no -a urls/url needed.
+INPUTS_FROM_REDIS: ContextVar[bool] = ContextVar("INPUTS_FROM_REDIS", default=False)
 
 
 class SpiderArgumentError(ValueError):
@@ -64,7 +69,7 @@ class ArticlesParams(BaseModel):
 
     @model_validator(mode="after")
     def _some_input(self) -> ArticlesParams:
-        if self.urls is None and self.url is None:
+        if self.urls is None and self.url is None and not INPUTS_FROM_REDIS.get():
             raise ValueError("give -a urls=PATH (a file of URLs) and/or -a url=URL")
         return self
 
@@ -74,6 +79,8 @@ P = TypeVar("P", bound=BaseModel)
 
 def parse_params(model: type[P], arguments: dict[str, Any]) -> P:
     """Validate spider arguments into `model`, or raise one message naming each bad argument."""
+    # scrapyd passes its job id to every spider as `-a _job=...`: not ours to validate.
+    arguments = {name: value for name, value in arguments.items() if name != "_job"}
     try:
         return model.model_validate(arguments)
     except ValidationError as exc:

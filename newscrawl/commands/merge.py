@@ -1,0 +1,171 @@
+"""`scrapy merge RUN_DIR`: one summary for a distributed run, accounting checked over the union.
+
+RUN_DIR is `<output>/<spider>/<run_id>/` holding `inputs.jsonl` (written by `scrapy enqueue`)
+and the workers' `part-<worker>/` directories (each with articles.jsonl, rejects.jsonl and
+run.json). Every enqueued input must have exactly one record across all parts, matched by
+its source (the record's `requested_url`, else its `url`, as resume does). A `not_processed`
+reject (a worker stopped with the input unfinished and handed it back) is dropped when
+another worker wrote the input's record; so is a `seen_before` naming this same run (a worker
+was killed after writing the article but before saying so, and the input, handed to another
+worker, found the page already exported). An input still with two records, one of them from a
+killed worker (a part without run.json: it died between writing a record and acknowledging
+it), keeps the other worker's; both drops are counted in run.json. Writes the union to
+RUN_DIR/articles.jsonl and rejects.jsonl, and RUN_DIR/run.json (counts, per worker,
+accounting). Exit status 0 when the accounting holds, 3 when it does not, 1 (usage error) when
+RUN_DIR is not a distributed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from schemas import SCHEMA_VERSION
+
+EXIT_ACCOUNTING_FAILED = 3
+SHOWN = 20  # missing / duplicated inputs listed in run.json
+
+
+class Command(ScrapyCommand):
+    requires_crawler_process = False
+    default_settings = {"LOG_ENABLED": False}  # noqa: RUF012 - as Scrapy declares it
+
+    def syntax(self) -> str:
+        return "RUN_DIR"
+
+    def short_desc(self) -> str:
+        return "Merge a distributed run's part-* outputs; check every input has one record"
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            raise UsageError("give one run directory")
+        summary = merge_run(Path(args[0]))
+        accounting = summary["accounting"]
+        counts = summary["counts"]
+        print(
+            f"newscrawl run {summary['run_id']} ({len(summary['workers'])} workers):"
+            f" {accounting['inputs']} inputs -> {counts['articles']} articles,"
+            f" {counts['rejects']} rejects; accounting {'ok' if accounting['ok'] else 'FAILED'}"
+        )
+        if not accounting["ok"]:
+            print(
+                f"missing: {accounting['missing']} inputs, duplicated:"
+                f" {accounting['duplicated']} inputs; see {Path(args[0]) / 'run.json'}"
+            )
+            self.exitcode = EXIT_ACCOUNTING_FAILED
+
+
+def merge_run(run_dir: Path) -> dict[str, Any]:
+    """Merge the parts of `run_dir`; write the union and run.json; return the summary."""
+    manifest = run_dir / "inputs.jsonl"
+    if not manifest.is_file():
+        raise UsageError(f"{manifest} not found: not a distributed run directory")
+    expected: Counter[str] = Counter()
+    with manifest.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                expected[json.loads(line)["source"]] += 1
+    parts = sorted(path for path in run_dir.glob("part-*") if path.is_dir())
+    workers: dict[str, Any] = {}
+    records: list[tuple[str, bool, str, dict[str, Any]]] = []  # source, article, line, record
+    for part in parts:
+        run_json = part / "run.json"
+        info = json.loads(run_json.read_text(encoding="utf-8")) if run_json.exists() else None
+        workers[part.name.removeprefix("part-")] = {
+            "finish_reason": info.get("finish_reason") if info else None,
+            "run_json": info is not None,  # false: the worker was killed before it ended
+            "counts": info.get("counts") if info else None,
+            "accounting_ok": info["accounting"]["ok"] if info else None,
+        }
+        for name, is_article in (("articles.jsonl", True), ("rejects.jsonl", False)):
+            path = part / name
+            if not path.exists():
+                continue
+            data = path.read_text(encoding="utf-8")
+            complete = data[: data.rfind("\n") + 1]  # a killed worker's torn last line
+            for line in complete.splitlines():
+                record = json.loads(line)
+                source = str(record.get("requested_url") or record.get("url") or "")
+                record["_killed"] = info is None
+                records.append((source, is_article, line, record))
+    found: Counter[str] = Counter(source for source, *_ in records)
+    drop: set[int] = set()
+    same_run = f"exported in run {run_dir.name}/part-"
+    superseded = 0
+    for index, (source, is_article, _line, record) in enumerate(records):
+        reason = record.get("reason")
+        if (
+            not is_article
+            and found[source] > expected[source]
+            and (
+                reason == "not_processed"
+                or (reason == "seen_before" and same_run in record.get("detail", ""))
+            )
+        ):
+            found[source] -= 1
+            superseded += 1
+            drop.add(index)
+    # Still twice: a killed worker wrote the record but died before acknowledging it, and
+    # the input was handed to another worker. The survivor's copy is kept.
+    from_killed = 0
+    for index, (source, _article, _line, record) in enumerate(records):
+        if index not in drop and found[source] > expected[source] and record["_killed"]:
+            found[source] -= 1
+            from_killed += 1
+            drop.add(index)
+    kept = [entry for index, entry in enumerate(records) if index not in drop]
+    missing = sorted(s for s in expected if found[s] < expected[s])
+    duplicated = sorted(s for s in found if found[s] > expected[s])
+    reasons: Counter[str] = Counter()
+    for name, want in (("articles.jsonl", True), ("rejects.jsonl", False)):
+        tmp = run_dir / (name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            for _source, is_article, line, record in kept:
+                if is_article == want:
+                    out.write(line + "\n")
+                    if not want:
+                        reasons[str(record.get("reason"))] += 1
+        os.replace(tmp, run_dir / name)
+    articles = sum(1 for _s, is_article, *_ in kept if is_article)
+    inputs = sum(expected.values())
+    ok = not missing and not duplicated and len(kept) == inputs
+    summary = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_dir.name,
+        "merged_at": datetime.now(UTC).isoformat(),
+        "workers": workers,
+        "files": {
+            "articles": str(run_dir / "articles.jsonl"),
+            "rejects": str(run_dir / "rejects.jsonl"),
+        },
+        "counts": {
+            "inputs": inputs,
+            "articles": articles,
+            "rejects": len(kept) - articles,
+            "rejects_by_reason": dict(sorted(reasons.items())),
+        },
+        "accounting": {
+            "ok": ok,
+            "rule": "every enqueued input ends as exactly one record across all workers' parts",
+            "inputs": inputs,
+            "records": len(kept),
+            "superseded": superseded,
+            "written_twice_by_killed_worker": from_killed,
+            "missing": len(missing),
+            "duplicated": len(duplicated),
+            "missing_inputs": missing[:SHOWN],
+            "duplicated_inputs": duplicated[:SHOWN],
+        },
+    }
+    tmp = run_dir / "run.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, run_dir / "run.json")
+    return summary

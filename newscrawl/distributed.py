@@ -1,0 +1,472 @@
+"""Distributed mode: many `scrapy crawl` workers share one frontier in Redis (scrapy-redis).
+
+Switched on by one setting, `NEWSCRAWL_REDIS_URL=redis://host:6379/0` (off when empty). The
+`Distributed` add-on then, for this crawl:
+
+* installs scrapy-redis's scheduler (`DistributedScheduler`, a subclass) and dupefilter, with
+  the queue persisted (one worker closing must not flush the others' frontier);
+* takes the spider's inputs from scrapy-redis's start key (`<spider>:start_urls`), filled by
+  `scrapy enqueue` with JSON `{"url": ..., "meta": {"newscrawl": {...}}}` entries, each
+  carrying its global input id, instead of `-a urls=...`;
+* shares the run: every worker writes `<output>/<spider>/<run_id>/part-<worker>/` under one
+  run id kept in Redis, and `scrapy merge` checks the accounting over the union;
+* keeps the cross-run state in Redis (`newscrawl.state_redis`), not a local SQLite file;
+* stops the worker when the frontier has stayed empty for `NEWSCRAWL_REDIS_IDLE_CLOSE`
+  seconds (scrapy-redis's `MAX_IDLE_TIME_BEFORE_CLOSE`, applied here).
+
+Exactly once under faults. scrapy-redis pops entries (LRANGE+LTRIM, ZRANGE+ZREM): an input
+in a worker that dies is gone. Here an entry is claimed with one atomic `LMOVE` from the start
+key into the worker's own in-flight list `<spider>:newscrawl:inflight:<worker>`, and removed
+from it (`LREM`) only once its record line is written. Each worker refreshes a heartbeat key
+(`...:alive:<worker>`, expiring after `NEWSCRAWL_REDIS_LEASE` seconds); every worker, on its
+heartbeat, moves the in-flight entries of workers whose heartbeat expired back to the start
+key (again one `LMOVE` per entry, so two survivors never both take one). An input's requests
+(retries, redirects) stay in the worker that claimed it, since its ledger entry lives there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Any, Self
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.settings import Settings
+from scrapy.spiders import Spider
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy_redis.scheduler import Scheduler as RedisScheduler
+from twisted.internet import task
+
+from newscrawl.reruns import new_run_id
+from newscrawl.urls import redacted
+from schemas import Discovery, RejectReason
+
+logger = logging.getLogger(__name__)
+
+START_KEY = "%(name)s:start_urls"  # scrapy-redis's default REDIS_START_URLS_KEY
+DISTRIBUTED_SPIDERS = frozenset({"articles"})  # spiders whose inputs can come from Redis
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+
+# Join the current run if it is still going (entries queued or workers registered), else
+# start a new one; optionally register the caller as a worker, all in one atomic step.
+_JOIN_RUN = """
+local current = redis.call('GET', KEYS[1])
+if current and (redis.call('LLEN', KEYS[2]) > 0 or redis.call('SCARD', KEYS[3]) > 0) then
+  if ARGV[2] ~= '' then redis.call('SADD', KEYS[3], ARGV[2]) end
+  return current
+end
+redis.call('SET', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' then redis.call('SADD', KEYS[3], ARGV[2]) end
+return ARGV[1]
+"""
+
+
+class Keys:
+    """The Redis keys of one spider's distributed crawl."""
+
+    def __init__(self, spider: str, start_key: str = START_KEY) -> None:
+        self.start = start_key % {"name": spider}
+        base = f"{spider}:newscrawl"
+        self.run = f"{base}:run"
+        self.workers = f"{base}:workers"
+        self.base = base
+
+    def inflight(self, worker: str) -> str:
+        return f"{self.base}:inflight:{worker}"
+
+    def alive(self, worker: str) -> str:
+        return f"{self.base}:alive:{worker}"
+
+    def input_ids(self, run_id: str) -> str:
+        return f"{self.base}:run:{run_id}:ids"
+
+    def url_keys(self, run_id: str) -> str:
+        return f"{self.base}:run:{run_id}:urls"
+
+
+def connect(url: str) -> redis.Redis:
+    """A client that rides out a Redis restart: retries for about half a minute."""
+    return redis.Redis.from_url(url, **client_options())
+
+
+def client_options() -> dict[str, Any]:
+    return {
+        "socket_timeout": 30,
+        "socket_connect_timeout": 5,
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 40),
+        "retry_on_error": [redis.ConnectionError, redis.TimeoutError],
+    }
+
+
+def join_run(client: redis.Redis, keys: Keys, worker: str = "", run_id: str = "") -> str:
+    """The current run id (a new one if no run is going); registers `worker` if given."""
+    fresh = run_id or new_run_id_now()
+    result = client.eval(_JOIN_RUN, 3, keys.run, keys.start, keys.workers, fresh, worker)
+    return result.decode() if isinstance(result, bytes) else str(result)
+
+
+def new_run_id_now() -> str:
+    from datetime import UTC, datetime
+
+    return new_run_id(datetime.now(UTC))
+
+
+class Distributed:
+    """The add-on: switches a crawl to the shared Redis frontier, and runs the worker side."""
+
+    def __init__(self, crawler: Crawler, url: str) -> None:
+        self.crawler = crawler
+        self.url = url
+        settings = crawler.settings
+        spider = crawler.spider
+        assert spider is not None
+        self.spider_name = spider.name
+        self.idle_close = settings.getfloat("NEWSCRAWL_REDIS_IDLE_CLOSE")
+        self.lease = settings.getfloat("NEWSCRAWL_REDIS_LEASE")
+        self.batch = max(1, settings.getint("CONCURRENT_REQUESTS"))
+        self.worker = settings.get("NEWSCRAWL_WORKER_ID") or (
+            f"{socket.gethostname()}-{os.getpid()}"
+        )
+        self.keys = Keys(spider.name, settings.get("REDIS_START_URLS_KEY") or START_KEY)
+        self.client: Any = connect(url)  # redis-py's stubs type replies as bytes | str | ...
+        self.client.ping()
+        self.run_id = join_run(
+            self.client, self.keys, self.worker, settings.get("NEWSCRAWL_RUN_ID") or ""
+        )
+        self.entries: dict[int, bytes] = {}  # local input id -> its claimed entry
+        self.unacked: list[bytes] = []  # written, but Redis was away when we said so
+        self.reclaimed = 0
+        self.claimed = 0
+        self._heartbeat: task.LoopingCall | None = None
+        self._closing = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        url = crawler.settings.get("NEWSCRAWL_REDIS_URL")
+        if not url:
+            raise NotConfigured
+        spider = crawler.spider
+        if spider is None or spider.name not in DISTRIBUTED_SPIDERS:
+            raise NotConfigured(
+                "distributed mode runs the articles spider only; this crawl runs on its own"
+            )
+        addon = cls(crawler, url)
+        crawler.signals.connect(addon.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(addon.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(addon.spider_closed, signal=signals.spider_closed)
+        return addon
+
+    def update_settings(self, settings: Settings) -> None:
+        """scrapy-redis's scheduler and dupefilter, the shared run and the Redis state store."""
+        prio = "spider"  # above settings.py, below -s on the command line
+        settings.set("SCHEDULER", "newscrawl.distributed.DistributedScheduler", priority=prio)
+        settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority=prio)
+        settings.set("SCHEDULER_PERSIST", True, priority=prio)  # never flush others' frontier
+        # 0: never block the reactor on an empty queue (its pop is a synchronous Redis call).
+        settings.set("SCHEDULER_IDLE_BEFORE_CLOSE", 0, priority=prio)
+        settings.set("MAX_IDLE_TIME_BEFORE_CLOSE", int(self.idle_close), priority=prio)
+        settings.set("REDIS_URL", self.url, priority=prio)
+        settings.set("REDIS_PARAMS", client_options(), priority=prio)
+        # One shared run id; each worker its own part directory under it.
+        part = f"{self.run_id}/part-{self.worker}"
+        settings.set("NEWSCRAWL_RUN_ID", part, priority="cmdline")
+        state = str(settings.get("NEWSCRAWL_STATE") or "")
+        if not state.startswith(("redis://", "rediss://", "unix://")):
+            settings.set("NEWSCRAWL_STATE", self.url, priority="cmdline")
+        middlewares = settings.getdict("SPIDER_MIDDLEWARES")
+        middlewares["newscrawl.distributed.DistributedStart"] = 0
+        settings.set("SPIDER_MIDDLEWARES", middlewares, priority="cmdline")
+
+    # --- worker lifetime ------------------------------------------------------------------
+
+    def spider_opened(self, spider: Spider) -> None:
+        logger.info(
+            "newscrawl: distributed worker %s in run %s, inputs from %s (%s)",
+            self.worker, self.run_id, self.keys.start, redacted(self.url),
+        )  # fmt: skip
+        self._beat()
+        self._heartbeat = task.LoopingCall(self._beat)
+        self._heartbeat.start(max(0.5, self.lease / 3), now=False)
+
+    def _beat(self) -> None:
+        """Say we are alive, retry acknowledgements, and take back dead workers' inputs."""
+        try:
+            self.client.set(self.keys.alive(self.worker), self.run_id, px=int(self.lease * 1000))
+            self.client.sadd(self.keys.workers, self.worker)
+            self._retry_acks()
+            self._reclaim()
+        except REDIS_ERRORS as exc:
+            logger.warning("newscrawl: Redis unavailable on heartbeat: %s", exc)
+
+    def _reclaim(self) -> None:
+        for raw in self.client.smembers(self.keys.workers):
+            other = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if other == self.worker or self.client.exists(self.keys.alive(other)):
+                continue
+            moved = 0
+            while self.client.lmove(self.keys.inflight(other), self.keys.start, "RIGHT", "LEFT"):
+                moved += 1
+            if self.client.llen(self.keys.inflight(other)) == 0:
+                self.client.srem(self.keys.workers, other)
+            if moved:
+                self.reclaimed += moved
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value("newscrawl/distributed/reclaimed", moved)
+                logger.warning(
+                    "newscrawl: worker %s stopped answering (no heartbeat for %.0fs);"
+                    " %d of its inputs queued again",
+                    other, self.lease, moved,
+                )  # fmt: skip
+
+    def frontier_busy(self) -> bool:
+        """Entries queued, or in flight in any worker (which may die and hand them back)."""
+        if self.client.llen(self.keys.start):
+            return True
+        for raw in self.client.smembers(self.keys.workers):
+            other = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if self.client.llen(self.keys.inflight(other)):
+                return True
+        return False
+
+    # --- inputs ---------------------------------------------------------------------------
+
+    async def inputs(self, spider: Spider) -> AsyncIterator[Any]:
+        """The spider's start: claimed entries as requests or rejects, until idle long enough."""
+        ledger = spider.ledger  # type: ignore[attr-defined]
+        idle_since: float | None = None
+        while not self._closing:
+            claimed: list[bytes] = []
+            try:
+                while len(ledger.pending) + len(claimed) < self.batch:
+                    entry = self.client.lmove(
+                        self.keys.start, self.keys.inflight(self.worker), "LEFT", "RIGHT"
+                    )
+                    if entry is None:
+                        break
+                    claimed.append(entry)
+                if not claimed and not ledger.pending:
+                    self._requeue_orphans()
+                busy = bool(claimed) or bool(ledger.pending) or self.frontier_busy()
+            except REDIS_ERRORS as exc:
+                logger.warning("newscrawl: Redis unavailable, waiting: %s", exc)
+                busy = True
+            for entry in claimed:
+                self.claimed += 1
+                for output in self._outputs(spider, entry):
+                    yield output
+            if claimed:
+                idle_since = None
+                continue
+            now = time.monotonic()
+            if busy:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = now
+            elif now - idle_since >= self.idle_close:
+                logger.info(
+                    "newscrawl: frontier empty for %.0fs; worker %s stops",
+                    self.idle_close, self.worker,
+                )  # fmt: skip
+                return
+            await _sleep(0.2)
+
+    def _requeue_orphans(self) -> None:
+        """Entries in our in-flight list we do not know of go back to the frontier.
+
+        An `LMOVE` whose reply was lost (Redis went away in between; the client retried)
+        leaves an entry there that no one would ever process or reclaim.
+        """
+        known = set(self.entries.values()) | set(self.unacked)
+        mine = self.keys.inflight(self.worker)
+        for entry in self.client.lrange(mine, 0, -1):
+            if entry not in known:
+                with self.client.pipeline() as pipe:
+                    pipe.lrem(mine, 1, entry)
+                    pipe.lpush(self.keys.start, entry)
+                    pipe.execute()
+                logger.warning("newscrawl: unclaimed in-flight entry queued again: %r", entry)
+
+    def _outputs(self, spider: Any, entry: bytes) -> list[Any]:
+        """One entry: its ledger entry opened here, then its request or its reject."""
+        try:
+            data = json.loads(entry)
+            info = data["meta"]["newscrawl"]
+            url = str(data["url"])
+        except (ValueError, KeyError, TypeError):
+            logger.error("newscrawl: not a newscrawl entry in %s: %r", self.keys.start, entry)
+            self._ack(entry)
+            return []
+        input_id = spider.open_input(url)
+        self.entries[input_id] = entry
+        via = Discovery(kind="list", source=info.get("source"))
+        if info.get("error"):
+            detail = f"line {info.get('line')}: {info['error']}"
+            return [
+                spider.reject_input(
+                    input_id, url, RejectReason.invalid_url, detail, discovered_via=via
+                )
+            ]
+        if info.get("duplicate_of"):
+            first = info["duplicate_of"]
+            detail = f"same page as an earlier input line: {first}"
+            reject = spider.reject_input(
+                input_id, url, RejectReason.duplicate_url, detail,
+                duplicate_of=first, discovered_via=via,
+            )  # fmt: skip
+            return [reject]
+        reruns = _reruns(self.crawler)
+        earlier = reruns.exported_before(url) if reruns is not None else None
+        if earlier is None:
+            return [spider.page_request(input_id, url, via)]
+        if reruns is not None and reruns.refresh and hasattr(spider, "revalidation_request"):
+            return [spider.revalidation_request(input_id, url, via, earlier)]
+        detail = f"exported in run {earlier.run_id} as {earlier.url}; not fetched again"
+        reject = spider.reject_input(
+            input_id, url, RejectReason.seen_before, detail,
+            duplicate_of=earlier.url, discovered_via=via,
+        )  # fmt: skip
+        return [reject]
+
+    # --- acknowledgements -----------------------------------------------------------------
+
+    def item_scraped(self, item: Any, spider: Spider) -> None:
+        """The record is written: the entry leaves our in-flight list."""
+        entry = self.entries.pop(getattr(item, "input_id", -1), None)
+        if entry is not None:
+            self._ack(entry)
+
+    def _ack(self, entry: bytes) -> None:
+        try:
+            self.client.lrem(self.keys.inflight(self.worker), 1, entry)
+        except REDIS_ERRORS as exc:
+            logger.warning("newscrawl: Redis unavailable; acknowledgement kept for later: %s", exc)
+            self.unacked.append(entry)
+
+    def _retry_acks(self) -> None:
+        while self.unacked:
+            self.client.lrem(self.keys.inflight(self.worker), 1, self.unacked[-1])
+            self.unacked.pop()
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Unfinished inputs go back to the frontier for the others; then deregister."""
+        self._closing = True
+        if self._heartbeat is not None and self._heartbeat.running:
+            self._heartbeat.stop()
+        try:
+            self._retry_acks()
+            for entry in self.entries.values():
+                with self.client.pipeline() as pipe:
+                    pipe.lrem(self.keys.inflight(self.worker), 1, entry)
+                    pipe.lpush(self.keys.start, entry)
+                    pipe.execute()
+            if self.entries:
+                logger.warning(
+                    "newscrawl: %d unfinished input(s) handed back to the frontier",
+                    len(self.entries),
+                )
+            if self.client.llen(self.keys.inflight(self.worker)) == 0:
+                self.client.srem(self.keys.workers, self.worker)
+            self.client.delete(self.keys.alive(self.worker))
+        except REDIS_ERRORS as exc:
+            logger.error("newscrawl: Redis unavailable at close (others will reclaim): %s", exc)
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value("newscrawl/distributed/claimed", self.claimed)
+
+
+class DistributedStart:
+    """Spider middleware: in distributed mode the spider's inputs come from Redis."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        addon = crawler.get_addon(Distributed)
+        if addon is None:
+            raise NotConfigured
+        self.addon: Distributed = addon
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        spider = self.crawler.spider
+        params = getattr(spider, "params", None)
+        if getattr(params, "urls", None) or getattr(params, "url", None):
+            logger.error(
+                "newscrawl: distributed mode takes inputs from Redis (scrapy enqueue);"
+                " -a urls / -a url are ignored"
+            )
+        async for output in self.addon.inputs(spider):  # type: ignore[arg-type]
+            yield output
+
+
+class DistributedScheduler(RedisScheduler):
+    """scrapy-redis's scheduler; an input's own requests stay with the worker that claimed it.
+
+    A request carrying `input_id` belongs to this worker's ledger (its retry, its redirect):
+    it is kept in memory here. Any other request goes to the shared Redis queue and through
+    the shared dupefilter, as scrapy-redis does. Its `enqueue_request` / `next_request` are
+    restated without `stats.inc_value(..., spider=...)`, deprecated since Scrapy 2.14.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.local: deque[Request] = deque()
+
+    def enqueue_request(self, request: Request) -> bool:
+        if "input_id" in request.meta:
+            self.local.append(request)
+            if self.stats:
+                self.stats.inc_value("scheduler/enqueued/local")
+            return True
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        self.queue.push(request)
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        return True
+
+    def next_request(self) -> Request | None:
+        if self.local:
+            return self.local.popleft()
+        try:
+            request: Request | None = self.queue.pop(self.idle_before_close)
+            if request is not None and self.stats:
+                self.stats.inc_value("scheduler/dequeued/redis")
+            return request
+        except REDIS_ERRORS as exc:
+            logger.warning("newscrawl: Redis unavailable in the scheduler: %s", exc)
+            return None
+
+    def has_pending_requests(self) -> bool:
+        if self.local:
+            return True
+        try:
+            return bool(super().has_pending_requests())
+        except REDIS_ERRORS:
+            return False
+
+    def __len__(self) -> int:
+        return len(self.local) + int(super().__len__())
+
+
+async def _sleep(seconds: float) -> None:
+    from twisted.internet import reactor  # imported late: the crawl installs its reactor first
+
+    await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))  # type: ignore[arg-type]
+
+
+def _reruns(crawler: Crawler) -> Any:
+    from newscrawl.reruns import Reruns
+
+    return crawler.get_extension(Reruns)
