@@ -812,7 +812,7 @@ def _benchmark(args: argparse.Namespace, work: Path, subreaper: bool) -> int:
             "--config-file", str(config), "-o", str(cli_out),
         ]  # fmt: skip
         cli = run_tree("cli", cli_command, cwd=work)
-        written = sum(1 for _ in cli_out.glob("*")) if cli_out.exists() else 0
+        written = sum(1 for f in cli_out.rglob("*") if f.is_file()) if cli_out.exists() else 0
         rows["cli"] = Row(
             "trafilatura CLI --parallel 2", count, cli.wall, cli.cpu, cli.peak_rss,
             f"whole process; {written} documents written, exit {cli.returncode}",

@@ -7,20 +7,22 @@ stalls every download while a slow page is worked on. `ExtractionPool` (an exten
 
 - The event loop talks to each worker over a socket pair, without threads (threads in the
   crawler would fight its busy reactor thread for the GIL and leave workers idle). A worker
-  has one page at a time, so the pool knows which page each process is on: a page past
-  `NEWSCRAWL_EXTRACT_TIMEOUT` has its worker killed and becomes an `ExtractionFailed`
-  (`extraction_timeout`); a worker that dies (killed, segfault, out of memory) is replaced and
-  its page tried once more on a fresh worker before it becomes `extraction_error`. No other
-  page is affected, and the crawl never waits on a stuck page longer than the timeout.
-- Bounded: a page's callback waits for an idle worker while holding its response. Scrapy
-  counts those responses in its scraper slot and stops the downloader once they add up to
-  `SCRAPER_SLOT_MAX_ACTIVE_SIZE` (5 MB), so at most that much (and `CONCURRENT_REQUESTS`
-  pages) waits for extraction, however long the crawl; the peak wait is the stat
-  `newscrawl/extract/max_waiting`.
+  is given `QUEUE_PER_WORKER` (2) pages ahead, so its next page is already waiting in its
+  socket, and answers in order, so the pool knows which page each process is on: a page past
+  `NEWSCRAWL_EXTRACT_TIMEOUT` (counted from the previous answer) has its worker killed and
+  becomes an `ExtractionFailed` (`extraction_timeout`); a worker that dies (killed, segfault,
+  out of memory) is replaced and its page tried once more on a fresh worker before it
+  becomes `extraction_error`. The page queued behind is simply sent to the replacement: no
+  other page is affected, and the crawl never waits on a stuck page longer than the timeout.
+- Bounded: at most `workers x QUEUE_PER_WORKER` pages are handed to the pool; further
+  callbacks wait for a slot while holding their response. Scrapy counts those responses in
+  its scraper slot and stops the downloader once they add up to
+  `SCRAPER_SLOT_MAX_ACTIVE_SIZE` (5 MB), so the pages waiting for extraction are bounded
+  however long the crawl; the peak wait is the stat `newscrawl/extract/max_waiting`.
 - Workers are fresh interpreters (`python -m newscrawl.worker_main`, started with
   `subprocess`: forking the crawler, with its reactor and threads, is unsafe; and unlike
   multiprocessing's forkserver this adds no server or resource-tracker processes, 50 MB of
-  RSS). A worker imports the extractor when it starts (about a second of CPU), which only
+  RSS). A worker imports the extractor when it starts (under a second of CPU), which only
   happens at the start, after a crash or time-out, and every `PAGES_PER_WORKER` pages (a
   replacement, so memory the extractor's libraries fragment or cache stays flat).
 
@@ -40,7 +42,8 @@ import socket
 import subprocess
 import sys
 import weakref
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, Protocol, Self
 
 from scrapy import signals
@@ -62,6 +65,9 @@ from schemas import RejectReason
 
 logger = logging.getLogger(__name__)
 
+# Pages a worker is given ahead: one in progress, one waiting in its socket, so it never
+# waits for the event loop between pages.
+QUEUE_PER_WORKER = 2
 # How long a new worker may take to start (it imports the extractor if not preloaded).
 STARTUP_TIMEOUT = 60.0
 # A worker is replaced after this many pages, so memory it fragments or caches stays flat.
@@ -155,7 +161,7 @@ class ExtractionPool:
         self.crawler = crawler
         self.config = config
         self._workers: list[_Worker] = []
-        self._idle: asyncio.Queue[_Worker] | None = None
+        self._slots = asyncio.Semaphore(config.workers * QUEUE_PER_WORKER)
         self._waiting = 0
         self._max_waiting = 0
 
@@ -173,14 +179,8 @@ class ExtractionPool:
         return pool
 
     async def spider_opened(self) -> None:
-        self._idle = asyncio.Queue()
-        for number in range(self.config.workers):
-            worker = _Worker(self, number)
-            self._workers.append(worker)
-            self._idle.put_nowait(worker)
-        # Start them in the background: the first pages wait for them like for any worker.
-        for worker in self._workers:
-            worker.warm_up()
+        # Workers start in the background; the first pages wait for them.
+        self._workers = [_Worker(self, number) for number in range(self.config.workers)]
         logger.info(
             "newscrawl: extracting in %d worker processes (timeout %gs a page)",
             self.config.workers, self.config.timeout,
@@ -188,24 +188,30 @@ class ExtractionPool:
 
     def spider_closed(self) -> None:
         for worker in self._workers:
-            worker.close()
+            worker.stop()
         for worker in self._workers:
             worker.reap(timeout=2.0)
         self._workers.clear()
         self._inc("max_waiting", self._max_waiting, set_value=True)
 
     async def extract(self, body: bytes, content_type: str, url: str) -> ArticleFields:
-        assert self._idle is not None, "the pool starts at spider_opened"
+        assert self._workers, "the pool starts at spider_opened"
         self._waiting += 1
         self._max_waiting = max(self._max_waiting, self._waiting)
         try:
-            worker = await self._idle.get()
+            await self._slots.acquire()
         finally:
             self._waiting -= 1
         try:
-            outcome = await worker.extract(body, content_type, url)
+            job = _Job(
+                url, _frame((body, content_type, url)), asyncio.get_running_loop().create_future()
+            )
+            del body  # the job holds the framed copy until the worker has answered
+            worker = min(self._workers, key=lambda worker: len(worker.jobs))
+            await worker.submit(job)
+            outcome = await job.done
         finally:
-            self._idle.put_nowait(worker)
+            self._slots.release()
         if outcome[0] == "ok":
             fields: ArticleFields = outcome[1]
             return fields
@@ -222,12 +228,32 @@ class ExtractionPool:
             stats.inc_value(f"newscrawl/extract/{name}", value)
 
 
+@dataclass(slots=True, eq=False)
+class _Job:
+    url: str
+    payload: bytes | None  # the framed message, kept until the worker has answered
+    done: asyncio.Future[tuple[Any, ...]]
+    sent: bool = False
+    started: float | None = None  # when the worker began it (the previous page's answer)
+    deaths: list[str] = field(default_factory=list)
+
+    def resolve(self, outcome: tuple[Any, ...]) -> None:
+        if not self.done.done():  # a cancelled callback no longer waits for it
+            self.done.set_result(outcome)
+        self.payload = None
+
+
 class _WorkerDied(Exception):
     pass
 
 
 class _Worker:
-    """One worker process and the event loop's end of its socket. One page at a time."""
+    """One worker process, fed `QUEUE_PER_WORKER` pages ahead, answers read in order.
+
+    One task (`_run`) owns the process: it reads answers, times the page in progress, and
+    replaces the process when it dies, hangs or is due; `submit` writes pages straight to
+    the socket while the process is ready, so the worker finds its next page waiting.
+    """
 
     def __init__(self, pool: ExtractionPool, number: int) -> None:
         self.pool = pool
@@ -235,80 +261,128 @@ class _Worker:
         self.process: subprocess.Popen[bytes] | None = None
         self.sock: socket.socket | None = None
         self.pages = 0
-        self._starting: asyncio.Task[None] | None = None
+        self.jobs: deque[_Job] = deque()
+        self.accepting = False  # running, every queued page sent, not due for replacement
+        self.broken = False  # a write to the worker failed: replace it before sending more
+        self._send_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task = asyncio.ensure_future(self._run())
 
-    def warm_up(self) -> None:
-        self._starting = asyncio.ensure_future(self._start_quietly())
+    async def submit(self, job: _Job) -> None:
+        self.jobs.append(job)
+        if self.accepting:
+            await self._send([job])
+        self._wake.set()
 
-    async def _start_quietly(self) -> None:
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        timeout = self.pool.config.timeout
         try:
-            await self._start()
+            await self._restart()  # warm up before the first page arrives
         except _WorkerDied as exc:
             logger.error("newscrawl: extraction worker did not start: %s", exc)
-
-    async def extract(self, body: bytes, content_type: str, url: str) -> tuple[Any, ...]:
-        """("ok", fields) or ("failed", reason, detail); never raises for the page's sake."""
-        timeout = self.pool.config.timeout
-        deaths: list[str] = []
-        while len(deaths) < 2:
-            try:
-                reply = await self._call((body, content_type, url), timeout)
-            except TimeoutError:
-                self.pool._inc("timeouts")
-                logger.warning(
-                    "newscrawl: extraction of %s took over %gs; worker killed and replaced",
-                    url, timeout,
-                )  # fmt: skip
-                return (
-                    "failed",
-                    RejectReason.extraction_timeout,
-                    f"extraction took longer than {timeout:g}s; stopped",
-                )
-            except _WorkerDied as exc:
-                self.pool._inc("worker_deaths")
-                deaths.append(str(exc))
-                logger.warning(
-                    "newscrawl: extraction worker died on %s (%s)%s",
-                    url, exc, "; trying once more" if len(deaths) < 2 else "",
-                )  # fmt: skip
+        while True:
+            if not self.jobs:
+                self._wake.clear()
+                await self._wake.wait()
                 continue
-            if reply[0] == "ok":
-                return reply
-            _, detail, trace = reply
-            logger.error("newscrawl: extraction failed for %s\n%s", url, str(trace).rstrip())
-            return ("failed", RejectReason.extraction_error, str(detail)[:1000])
-        logger.error("newscrawl: extraction worker died twice on %s; rejected", url)
-        detail = f"the extraction worker process died on this page twice ({deaths[-1]})"
-        return ("failed", RejectReason.extraction_error, detail)
+            head = self.jobs[0]
+            if not head.sent:  # nothing in flight: (re)start the process if needed, send all
+                if not self._running() or self.pages >= PAGES_PER_WORKER:
+                    if self._running():
+                        self.pool._inc("workers_recycled")
+                    try:
+                        await self._restart()
+                    except _WorkerDied as exc:
+                        self._lost_all(str(exc))
+                        continue
+                await self._send([job for job in self.jobs if not job.sent])
+                continue
+            if head.started is None:
+                head.started = loop.time()
+            try:
+                left = max(0.0, head.started + timeout - loop.time())
+                reply: tuple[Any, ...] = await asyncio.wait_for(self._receive(), left)
+            except TimeoutError:
+                self.jobs.popleft()
+                self._timed_out(head, timeout)
+                self._kill()
+                continue
+            except (EOFError, OSError, pickle.UnpicklingError):
+                detail = await self._how_it_ended()
+                self._kill()
+                self._lost(self.jobs.popleft(), detail, front=True)
+                continue
+            self.jobs.popleft()
+            if self.jobs and self.jobs[0].sent:
+                self.jobs[0].started = loop.time()
+            self._answered(head, reply)
 
-    async def _call(self, task: tuple[bytes, str, str], timeout: float) -> tuple[Any, ...]:
-        if self._starting is not None:
-            starting, self._starting = self._starting, None
-            await starting
-        if not self._alive() or self.pages >= PAGES_PER_WORKER:
-            if self.pages >= PAGES_PER_WORKER:
-                self.pool._inc("workers_recycled")
-            await self._retire()
-            await self._start()
-        sock = self.sock
-        assert sock is not None
+    # -- outcomes ------------------------------------------------------------------------
+
+    def _answered(self, job: _Job, reply: tuple[Any, ...]) -> None:
+        if reply[0] == "ok":
+            job.resolve(reply)
+            return
+        _, detail, trace = reply
+        logger.error("newscrawl: extraction failed for %s\n%s", job.url, str(trace).rstrip())
+        job.resolve(("failed", RejectReason.extraction_error, str(detail)[:1000]))
+
+    def _timed_out(self, job: _Job, timeout: float) -> None:
+        self.pool._inc("timeouts")
+        logger.warning(
+            "newscrawl: extraction of %s took over %gs; worker killed and replaced",
+            job.url, timeout,
+        )  # fmt: skip
+        detail = f"extraction took longer than {timeout:g}s; stopped"
+        job.resolve(("failed", RejectReason.extraction_timeout, detail))
+
+    def _lost(self, job: _Job, detail: str, *, front: bool) -> None:
+        """The worker died on this page: try it once more on a fresh worker, then give up."""
+        self.pool._inc("worker_deaths")
+        job.deaths.append(detail)
+        if len(job.deaths) < 2:
+            logger.warning(
+                "newscrawl: extraction worker died on %s (%s); trying once more", job.url, detail
+            )
+            job.sent, job.started = False, None
+            if front:
+                self.jobs.appendleft(job)
+            return
+        logger.error("newscrawl: extraction worker died twice on %s; rejected", job.url)
+        detail = f"the extraction worker process died on this page twice ({detail})"
+        job.resolve(("failed", RejectReason.extraction_error, detail))
+        if not front:
+            self.jobs.remove(job)
+
+    def _lost_all(self, detail: str) -> None:
+        """No worker could be started: every waiting page counts it as a death."""
+        for job in list(self.jobs):
+            self._lost(job, detail, front=False)
+
+    # -- the process ---------------------------------------------------------------------
+
+    async def _send(self, jobs: list[_Job]) -> None:
         loop = asyncio.get_running_loop()
-        payload = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
-        self.pages += 1
-        try:
-            await loop.sock_sendall(sock, HEADER.pack(len(payload)) + payload)
-            del payload
-            reply: tuple[Any, ...] = await asyncio.wait_for(self._receive(), timeout)
-        except TimeoutError:
-            self.kill()
-            raise
-        except (EOFError, OSError, pickle.UnpicklingError) as exc:
-            detail = await self._how_it_ended()
-            self.kill()
-            raise _WorkerDied(detail) from exc
-        return reply
+        async with self._send_lock:
+            for job in jobs:
+                sock = self.sock
+                if sock is None or job.sent or job.payload is None:
+                    continue
+                try:
+                    await loop.sock_sendall(sock, job.payload)
+                except OSError:
+                    self.accepting, self.broken = False, True  # `_run` replaces the worker
+                    return
+                job.sent = True
+                self.pages += 1
+                if self.pages >= PAGES_PER_WORKER:
+                    self.accepting = False
+        if self._running() and self.pages < PAGES_PER_WORKER and all(j.sent for j in self.jobs):
+            self.accepting = True
 
-    async def _start(self) -> None:
+    async def _restart(self) -> None:
+        await self._retire()
         ours, theirs = socket.socketpair()
         for end in (ours, theirs):
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
@@ -333,16 +407,16 @@ class _Worker:
         finally:
             theirs.close()
         ours.setblocking(False)
-        self.process, self.sock, self.pages = process, ours, 0
+        self.process, self.sock, self.pages, self.broken = process, ours, 0, False
         self.pool._inc("workers_started")
         try:
             message = await asyncio.wait_for(self._receive(), STARTUP_TIMEOUT)
         except (TimeoutError, EOFError, OSError) as exc:
             detail = await self._how_it_ended()
-            self.kill()
+            self._kill()
             raise _WorkerDied(f"worker failed to start ({detail})") from exc
         if message[0] != "ready":
-            self.kill()
+            self._kill()
             raise _WorkerDied(str(message[1]))
 
     async def _receive(self) -> Any:
@@ -351,7 +425,8 @@ class _Worker:
 
     async def _read_exactly(self, size: int) -> bytearray:
         sock = self.sock
-        assert sock is not None
+        if sock is None:
+            raise EOFError("no worker")
         loop = asyncio.get_running_loop()
         buffer = bytearray(size)
         view = memoryview(buffer)
@@ -363,8 +438,13 @@ class _Worker:
             got += count
         return buffer
 
-    def _alive(self) -> bool:
-        return self.process is not None and self.sock is not None and self.process.poll() is None
+    def _running(self) -> bool:
+        return (
+            self.process is not None
+            and self.sock is not None
+            and not self.broken
+            and self.process.poll() is None
+        )
 
     async def _how_it_ended(self) -> str:
         process = self.process
@@ -387,21 +467,24 @@ class _Worker:
     async def _retire(self) -> None:
         """Let the worker go: hang up, give it a moment to leave, then kill it."""
         process = self.process
-        self.close()
+        self._hang_up()
         if process is not None and process.poll() is None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 await asyncio.to_thread(process.wait, 2)
-        self.kill()
+        self._kill()
 
-    def close(self) -> None:
-        """Hang up: an idle worker sees end of file and leaves (reaped by `reap` or `kill`)."""
+    def _hang_up(self) -> None:
+        """Close our end: an idle worker sees end of file and leaves."""
+        self.accepting = False
+        for job in self.jobs:  # whatever was sent is lost with the connection
+            job.sent, job.started = False, None
         if self.sock is not None:
             self.sock.close()
             self.sock = None
 
-    def kill(self) -> None:
+    def _kill(self) -> None:
         """Stop the worker now (it may be stuck in a page) and collect its exit status."""
-        self.close()
+        self._hang_up()
         process, self.process = self.process, None
         if process is not None:
             with contextlib.suppress(OSError):
@@ -409,12 +492,22 @@ class _Worker:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(5)
 
+    def stop(self) -> None:
+        """At the end of the crawl: no more pages; the worker leaves on end of file."""
+        self._task.cancel()
+        self._hang_up()
+
     def reap(self, timeout: float) -> None:
-        """After `close`: wait briefly for the worker to leave, else kill it."""
+        """After `stop`: wait briefly for the worker to leave, else kill it."""
         process = self.process
         if process is not None:
             try:
                 process.wait(timeout)
                 self.process = None
             except subprocess.TimeoutExpired:
-                self.kill()
+                self._kill()
+
+
+def _frame(message: Any) -> bytes:
+    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(payload)) + payload
