@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -157,8 +156,3 @@ def is_older_than(value: str | None, since: date) -> bool:
         return False
     day = hint.date() if isinstance(hint, datetime) else hint
     return day < since
-
-
-def split_arguments(value: str) -> list[str]:
-    """A comma-separated spider argument as its non-empty parts."""
-    return [part.strip() for part in re.split(r",", value) if part.strip()]

@@ -11,7 +11,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, ResponseDataLossError
@@ -28,13 +28,12 @@ from newscrawl.extraction import (
 )
 from newscrawl.items import CandidateItem, NavigationItem, RejectItem
 from newscrawl.ledger import Ledger
-from newscrawl.middlewares import BlockedTarget
+from newscrawl.middlewares import WEB_SCHEMES, BlockedTarget
 from newscrawl.spiders.params import INPUTS_FROM_REDIS
 from newscrawl.workers import ExtractionFailed, extractor_for
 from schemas import Discovery, Reject, RejectReason
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-WEB_SCHEMES = ("http://", "https://", "/")  # a Location starting with "/" stays on the site
 MAX_REJECT_URL = 4096
 
 
@@ -196,7 +195,8 @@ def _classify_failure(failure: Failure) -> tuple[RejectReason, str, int | None]:
     if isinstance(error, HttpError):
         response = error.response
         location = (response.headers.get(b"Location") or b"").decode("latin-1")
-        if 300 <= response.status < 400 and location and not location.startswith(WEB_SCHEMES):
+        target = urlsplit(urljoin(response.url, location)).scheme if location else ""
+        if 300 <= response.status < 400 and location and target not in WEB_SCHEMES:
             detail = f"redirect to {location[:200]!r} refused: only http(s) is followed"
             return RejectReason.blocked_target, detail, response.status
         return RejectReason.http_error, f"HTTP {response.status}", response.status

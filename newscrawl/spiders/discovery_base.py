@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -20,12 +21,11 @@ from twisted.python.failure import Failure
 from newscrawl.discovery import is_older_than
 from newscrawl.inputs import to_fetchable_url, url_key
 from newscrawl.items import RejectItem
+from newscrawl.middlewares import WEB_SCHEMES
 from newscrawl.reruns import Reruns
 from newscrawl.spiders.base import NewsSpider
 from newscrawl.spiders.params import DiscoveryParams
 from schemas import Discovery, RejectReason
-
-WEB_SCHEMES = ("http://", "https://")
 
 
 class DiscoverySpider(NewsSpider):
@@ -64,7 +64,7 @@ class DiscoverySpider(NewsSpider):
         return self.page_request(input_id, url, via)
 
     def _filter_reason(self, url: str, via: Discovery) -> str | None:
-        if not url.startswith(WEB_SCHEMES):
+        if urlsplit(url).scheme not in WEB_SCHEMES:
             return "invalid_url"
         try:
             to_fetchable_url(url, None)
