@@ -16,7 +16,6 @@ from datetime import date, datetime
 from typing import Literal
 from xml.sax import SAXParseException
 
-import feedparser
 from lxml import etree
 
 from newscrawl.extraction.metadata import parse_date
@@ -125,6 +124,8 @@ def parse_feed(body: bytes) -> list[Entry]:
         raise SourceError("empty document")
     if _looks_like_html(body):
         raise SourceError("an HTML page, not a feed")
+    import feedparser  # here, not at the top: every crawl's start would pay 0.1 s for it
+
     parsed = feedparser.parse(body)
     problem = parsed.get("bozo_exception")
     if isinstance(problem, SAXParseException):

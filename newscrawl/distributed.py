@@ -22,6 +22,16 @@ from it (`LREM`) only once its record line is written. Each worker refreshes a h
 heartbeat, moves the in-flight entries of workers whose heartbeat expired back to the start
 key (again one `LMOVE` per entry, so two survivors never both take one). An input's requests
 (retries, redirects) stay in the worker that claimed it, since its ledger entry lives there.
+
+Feeding the frontier (`scrapy enqueue`). The enqueue registers as a feeder for as long as it
+runs (`...:feeders` set, a `...:feeding:<id>` key expiring after the lease, refreshed by a
+thread): the run stays current for workers that start meanwhile, and workers do not stop for
+an empty frontier while a feeder is alive (a sitemap can take a while to read). Inputs get
+their global ids and first-seen marks from Redis, and are pushed in batches that a retry after
+a lost reply cannot push twice (see `queue_inputs`). In discovery mode (`--sitemaps`,
+`--domains`, `--feeds`) the enqueue runs the discovery spider with `FrontierPipeline` as its
+only pipeline: each accepted URL becomes an entry carrying `discovered_via`, and the
+discovery report is written as `discovery-<n>.json` into the run directory.
 """
 
 from __future__ import annotations
@@ -30,10 +40,15 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
-from collections import deque
+import uuid
+from collections import Counter, deque
 from collections.abc import AsyncIterator
-from typing import Any, Self
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Self
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -47,6 +62,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from twisted.internet import task
 
+from newscrawl.inputs import url_key
 from newscrawl.reruns import new_run_id
 from newscrawl.urls import redacted
 from schemas import Discovery, RejectReason
@@ -57,17 +73,41 @@ START_KEY = "%(name)s:start_urls"  # scrapy-redis's default REDIS_START_URLS_KEY
 DISTRIBUTED_SPIDERS = frozenset({"articles"})  # spiders whose inputs can come from Redis
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 
-# Join the current run if it is still going (entries queued or workers registered), else
-# start a new one; optionally register the caller as a worker, all in one atomic step.
+# Join the current run if it is still going (entries queued, workers or feeders registered),
+# else start a new one; optionally register the caller as a worker or as a feeder (its
+# `feeding` key set to expire after the lease), all in one atomic step.
 _JOIN_RUN = """
 local current = redis.call('GET', KEYS[1])
-if current and (redis.call('LLEN', KEYS[2]) > 0 or redis.call('SCARD', KEYS[3]) > 0) then
-  if ARGV[2] ~= '' then redis.call('SADD', KEYS[3], ARGV[2]) end
-  return current
+if not (current and (redis.call('LLEN', KEYS[2]) > 0 or redis.call('SCARD', KEYS[3]) > 0
+                     or redis.call('SCARD', KEYS[4]) > 0)) then
+  current = ARGV[1]
+  redis.call('SET', KEYS[1], current)
 end
-redis.call('SET', KEYS[1], ARGV[1])
 if ARGV[2] ~= '' then redis.call('SADD', KEYS[3], ARGV[2]) end
-return ARGV[1]
+if ARGV[3] ~= '' then
+  redis.call('SADD', KEYS[4], ARGV[3])
+  redis.call('SET', KEYS[5], current, 'PX', ARGV[4])
+end
+return current
+"""
+
+# Push a batch of entries once: a client retrying after a lost reply (Redis restarted between
+# executing and answering) finds the batch's marker set and pushes nothing.
+_PUSH_ONCE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', 604800) then
+  return redis.call('RPUSH', KEYS[1], unpack(ARGV))
+end
+return -1
+"""
+
+# Move an entry from one list to another once: nothing is pushed if the entry was not (or no
+# longer) there, so a retried call never queues an entry twice.
+_MOVE_ONCE = """
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
 """
 
 
@@ -93,6 +133,19 @@ class Keys:
     def url_keys(self, run_id: str) -> str:
         return f"{self.base}:run:{run_id}:urls"
 
+    def pushed(self, run_id: str, batch: str) -> str:
+        return f"{self.base}:run:{run_id}:pushed:{batch}"
+
+    def discoveries(self, run_id: str) -> str:
+        return f"{self.base}:run:{run_id}:discoveries"
+
+    @property
+    def feeders(self) -> str:
+        return f"{self.base}:feeders"
+
+    def feeding(self, feeder: str) -> str:
+        return f"{self.base}:feeding:{feeder}"
+
 
 def connect(url: str) -> redis.Redis:
     """A client that rides out a Redis restart: retries for about half a minute."""
@@ -108,16 +161,43 @@ def client_options() -> dict[str, Any]:
     }
 
 
-def join_run(client: redis.Redis, keys: Keys, worker: str = "", run_id: str = "") -> str:
-    """The current run id (a new one if no run is going); registers `worker` if given."""
+def join_run(
+    client: redis.Redis,
+    keys: Keys,
+    worker: str = "",
+    run_id: str = "",
+    *,
+    feeder: str = "",
+    lease: float = 15.0,
+) -> str:
+    """The current run id (a new one if no run is going); registers `worker` or `feeder`."""
+    live_feeders(client, keys)  # a killed enqueue's registration must not keep a run going
     fresh = run_id or new_run_id_now()
-    result = client.eval(_JOIN_RUN, 3, keys.run, keys.start, keys.workers, fresh, worker)
+    result = client.eval(
+        _JOIN_RUN, 5, keys.run, keys.start, keys.workers, keys.feeders,
+        keys.feeding(feeder or "-"), fresh, worker, feeder, str(int(lease * 1000)),
+    )  # fmt: skip
     return result.decode() if isinstance(result, bytes) else str(result)
 
 
-def new_run_id_now() -> str:
-    from datetime import UTC, datetime
+def live_feeders(client: Any, keys: Keys) -> int:
+    """How many enqueues are feeding the frontier; forgets those whose key expired."""
+    alive = 0
+    for raw in client.smembers(keys.feeders):
+        name = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if client.exists(keys.feeding(name)):
+            alive += 1
+        else:
+            client.srem(keys.feeders, name)
+    return alive
 
+
+def move_once(client: Any, source: str, destination: str, entry: bytes) -> bool:
+    """`entry` from the list `source` to the head of `destination`, never twice."""
+    return bool(client.eval(_MOVE_ONCE, 2, source, destination, entry))
+
+
+def new_run_id_now() -> str:
     return new_run_id(datetime.now(UTC))
 
 
@@ -157,9 +237,7 @@ class Distributed:
             raise NotConfigured
         spider = crawler.spider
         if spider is None or spider.name not in DISTRIBUTED_SPIDERS:
-            raise NotConfigured(
-                "distributed mode runs the articles spider only; this crawl runs on its own"
-            )
+            raise NotConfigured(not_distributed(spider.name if spider is not None else "?"))
         addon = cls(crawler, url)
         crawler.signals.connect(addon.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(addon.item_scraped, signal=signals.item_scraped)
@@ -229,14 +307,15 @@ class Distributed:
                 )  # fmt: skip
 
     def frontier_busy(self) -> bool:
-        """Entries queued, or in flight in any worker (which may die and hand them back)."""
+        """Entries queued, in flight in any worker (which may die and hand them back), or
+        an enqueue still feeding the frontier (reading sitemaps or feeds)."""
         if self.client.llen(self.keys.start):
             return True
         for raw in self.client.smembers(self.keys.workers):
             other = raw.decode() if isinstance(raw, bytes) else str(raw)
             if self.client.llen(self.keys.inflight(other)):
                 return True
-        return False
+        return live_feeders(self.client, self.keys) > 0
 
     # --- inputs ---------------------------------------------------------------------------
 
@@ -289,11 +368,7 @@ class Distributed:
         known = set(self.entries.values()) | set(self.unacked)
         mine = self.keys.inflight(self.worker)
         for entry in self.client.lrange(mine, 0, -1):
-            if entry not in known:
-                with self.client.pipeline() as pipe:
-                    pipe.lrem(mine, 1, entry)
-                    pipe.lpush(self.keys.start, entry)
-                    pipe.execute()
+            if entry not in known and move_once(self.client, mine, self.keys.start, entry):
                 logger.warning("newscrawl: unclaimed in-flight entry queued again: %r", entry)
 
     def _outputs(self, spider: Any, entry: bytes) -> list[Any]:
@@ -308,7 +383,19 @@ class Distributed:
             return []
         input_id = spider.open_input(url)
         self.entries[input_id] = entry
-        via = Discovery(kind="list", source=info.get("source"))
+        # From `scrapy enqueue --sitemaps/--feeds`: how the URL was found, and whether its host
+        # is one the user named (a sitemap's own host): the target guard lets it be internal.
+        found = info.get("discovered_via")
+        try:
+            via = (
+                Discovery.model_validate(found)
+                if found
+                else Discovery(kind="list", source=info.get("source"))
+            )
+        except ValueError:
+            via = Discovery(kind="list", source=None)
+        if info.get("trusted"):
+            spider.trust(url)
         if info.get("error"):
             detail = f"line {info.get('line')}: {info['error']}"
             return [
@@ -365,10 +452,7 @@ class Distributed:
         try:
             self._retry_acks()
             for entry in self.entries.values():
-                with self.client.pipeline() as pipe:
-                    pipe.lrem(self.keys.inflight(self.worker), 1, entry)
-                    pipe.lpush(self.keys.start, entry)
-                    pipe.execute()
+                move_once(self.client, self.keys.inflight(self.worker), self.keys.start, entry)
             if self.entries:
                 logger.warning(
                     "newscrawl: %d unfinished input(s) handed back to the frontier",
@@ -458,6 +542,273 @@ class DistributedScheduler(RedisScheduler):
 
     def __len__(self) -> int:
         return len(self.local) + int(super().__len__())
+
+
+def not_distributed(spider: str) -> str:
+    """Why `scrapy crawl <spider>` runs on its own with NEWSCRAWL_REDIS_URL set, and what to do."""
+    if spider in ("sitemap", "feeds"):
+        option = "--sitemaps URL / --domains DOMAIN" if spider == "sitemap" else "--feeds URL"
+        return (
+            f"`scrapy crawl {spider}` is not a distributed worker: it crawls on this machine"
+            " alone, with its own state store (NEWSCRAWL_STATE). To share what it finds"
+            f" among the workers, run `scrapy enqueue --spider articles {option}` (with the"
+            " same since/allow/deny/max_articles) and `scrapy crawl articles` workers"
+        )
+    return (
+        f"`scrapy crawl {spider}` is not a distributed worker (only articles is): it crawls on"
+        " this machine alone, with its own state store (NEWSCRAWL_STATE)"
+    )
+
+
+# --- feeding the frontier (`scrapy enqueue`) ------------------------------------------------
+
+
+class Feeding:
+    """An enqueue in progress: registered as a feeder, its key refreshed by a thread.
+
+    While it is registered the run stays current (workers starting meanwhile join it) and the
+    workers do not stop for an empty frontier. A killed enqueue's key expires after the lease.
+    """
+
+    def __init__(self, url: str, keys: Keys, lease: float, run_id: str = "") -> None:
+        self.keys = keys
+        self.lease = max(1.0, lease)
+        self.name = f"enqueue-{socket.gethostname()}-{os.getpid()}"
+        self.client: Any = connect(url)
+        self.client.ping()
+        self.run_id = join_run(self.client, keys, "", run_id, feeder=self.name, lease=self.lease)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="newscrawl-feeding", daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.lease / 3):
+            try:
+                self.client.sadd(self.keys.feeders, self.name)
+                self.client.set(
+                    self.keys.feeding(self.name), self.run_id, px=int(self.lease * 1000)
+                )
+            except REDIS_ERRORS as exc:
+                logger.warning("newscrawl: Redis unavailable on the feeding heartbeat: %s", exc)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        try:
+            self.client.srem(self.keys.feeders, self.name)
+            self.client.delete(self.keys.feeding(self.name))
+        except REDIS_ERRORS:
+            pass  # the key expires after the lease
+        self.client.close()
+
+
+@dataclass(slots=True)
+class NewInput:
+    """One input for the frontier before it has its global id."""
+
+    source: str  # the URL, or the raw line when it is not a URL
+    key: str | None  # its URL key (repeats within the run); None for a line that is not a URL
+    info: dict[str, Any]  # the entry's `newscrawl` meta, without the input id
+
+
+def queue_inputs(
+    client: Any,
+    keys: Keys,
+    run_id: str,
+    batch: list[NewInput],
+    manifest: IO[str],
+    *,
+    skip_repeats: bool,
+) -> tuple[int, int]:
+    """Give a batch its global ids and first-seen marks, list it, then queue it once.
+
+    A URL already queued in this run is marked `duplicate_of` (a URL-file line: it must end as
+    a `duplicate_url` reject) or, with `skip_repeats` (discovery: a repeat is only counted),
+    left out. Safe against a Redis restart between executing and answering: the first-seen
+    mark carries this batch's token (a retried HSETNX that finds its own mark is no repeat), and
+    the push is guarded by a marker key (a retried push pushes nothing); a retried INCRBY only
+    leaves a gap in the ids. Returns (queued, left out as repeats).
+    """
+    token = uuid.uuid4().hex
+    url_keys = keys.url_keys(run_id)
+    with client.pipeline(transaction=False) as pipe:
+        for index, item in enumerate(batch):
+            if item.key is not None:
+                pipe.hsetnx(url_keys, item.key, f"{token}:{index}\n{item.source}")
+                pipe.hget(url_keys, item.key)
+        answers = iter(pipe.execute())
+    kept: list[NewInput] = []
+    repeats = 0
+    for index, item in enumerate(batch):
+        if item.key is not None:
+            next(answers)  # HSETNX's reply: not to be trusted after a retry; the mark is
+            value = _text(next(answers))
+            mark, _, first = value.partition("\n") if "\n" in value else ("", "", value)
+            if mark != f"{token}:{index}":
+                if skip_repeats:
+                    repeats += 1
+                    continue
+                item.info["duplicate_of"] = first
+        kept.append(item)
+    if not kept:
+        return 0, repeats
+    last = int(client.incrby(keys.input_ids(run_id), len(kept)))
+    first_id = last - len(kept)
+    entries = []
+    for offset, item in enumerate(kept):
+        item.info["input"] = first_id + offset
+        entries.append(json.dumps({"url": item.source, "meta": {"newscrawl": item.info}}))
+    # Listed before queued: an input queued but not listed would escape `scrapy merge`.
+    manifest.writelines(
+        json.dumps({"input": item.info["input"], "source": item.source}) + "\n" for item in kept
+    )
+    manifest.flush()
+    client.eval(_PUSH_ONCE, 2, keys.start, keys.pushed(run_id, token), *entries)
+    return len(kept), repeats
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value or "")
+
+
+@dataclass(slots=True)
+class FrontierEntry:
+    """An article URL a discovery spider accepted in frontier mode (an item for the pipeline)."""
+
+    url: str
+    discovered_via: Discovery
+    trusted: bool  # its host is one the user named (the sitemap's or feed's own host)
+
+
+@dataclass
+class Frontier:
+    """Where a discovery spider run by `scrapy enqueue` sends the URLs it accepts.
+
+    Given to the spider by the enqueue command (a Python object: `-a` cannot pass one); the
+    spider then yields `FrontierEntry` items instead of requests, and `FrontierPipeline`
+    queues them and writes the discovery report.
+    """
+
+    client: Any
+    keys: Keys
+    run_id: str
+    run_dir: Path
+    manifest: IO[str]
+    arguments: dict[str, Any]
+    batch_size: int = 500
+    pending: list[FrontierEntry] = field(default_factory=list)
+    queued: int = 0
+    repeats: int = 0  # already queued in this run by another enqueue
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    report_path: Path | None = None
+    report: dict[str, Any] | None = None
+
+    def add(self, entry: FrontierEntry) -> None:
+        self.pending.append(entry)
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        inputs = [
+            NewInput(
+                entry.url,
+                url_key(entry.url),
+                {
+                    "run": self.run_id,
+                    "line": None,
+                    "source": entry.discovered_via.source,
+                    "error": None,
+                    "duplicate_of": None,
+                    "discovered_via": entry.discovered_via.model_dump(),
+                    "trusted": entry.trusted,
+                },
+            )
+            for entry in batch
+        ]
+        queued, repeats = queue_inputs(
+            self.client, self.keys, self.run_id, inputs, self.manifest, skip_repeats=True
+        )
+        self.queued += queued
+        self.repeats += repeats
+
+    def write_report(self, spider: str, summary: dict[str, Any], reason: str) -> Path:
+        """`discovery-<n>.json` in the run directory: sources, filtered counts, what was queued.
+
+        `accepted` is what became inputs; a URL another enqueue of this run had queued
+        already counts as filtered `duplicate`, as a repeat within one crawl does.
+        """
+        filtered: Counter[str] = Counter(summary.get("filtered", {}))
+        if self.repeats:
+            filtered["duplicate"] += self.repeats
+        try:
+            number = str(self.client.incr(self.keys.discoveries(self.run_id)))
+        except REDIS_ERRORS:
+            number = uuid.uuid4().hex[:8]
+        report = {
+            "run_id": self.run_id,
+            "spider": spider,
+            "frontier": self.keys.start,
+            "arguments": self.arguments,
+            "started_at": self.started_at,
+            "finished_at": datetime.now(UTC).isoformat(),
+            "finish_reason": reason,
+            "discovery": {
+                "sources": summary.get("sources", []),
+                "accepted": self.queued,
+                "filtered": dict(sorted(filtered.items())),
+            },
+        }
+        path = self.run_dir / f"discovery-{number}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        self.report_path, self.report = path, report
+        return path
+
+
+class FrontierPipeline:
+    """The only item pipeline of a discovery crawl run by `scrapy enqueue`.
+
+    Queues each `FrontierEntry` on the shared frontier (in batches, at least every second),
+    and at the end writes the discovery report. It never sees a page: the spider in frontier
+    mode fetches sitemaps, feeds and robots.txt only.
+    """
+
+    def __init__(self, crawler: Crawler, frontier: Frontier) -> None:
+        self.crawler = crawler
+        self.frontier = frontier
+        self._flusher: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        frontier = getattr(crawler.spider, "frontier", None)
+        if not isinstance(frontier, Frontier):
+            raise NotConfigured("only for discovery crawls run by scrapy enqueue")
+        pipeline = cls(crawler, frontier)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self) -> None:
+        self._flusher = task.LoopingCall(self.frontier.flush)
+        self._flusher.start(1.0, now=False)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, FrontierEntry):
+            self.frontier.add(item)
+        return item
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self._flusher is not None and self._flusher.running:
+            self._flusher.stop()
+        self.frontier.flush()
+        summary: dict[str, Any] = getattr(spider, "discovery_summary", dict)()
+        self.frontier.write_report(spider.name, summary, reason)
 
 
 async def _sleep(seconds: float) -> None:

@@ -14,6 +14,7 @@ class CandidateItem:
 
     input_id: int
     record: dict[str, Any]
+    signature: bytes | None = None  # MinHash of the text (newscrawl.neardup), from the worker
 
 
 @dataclass(slots=True)
@@ -22,6 +23,7 @@ class ArticleItem:
 
     input_id: int
     article: Article
+    signature: bytes | None = None  # MinHash of the text (newscrawl.neardup), from the worker
 
 
 @dataclass(slots=True)

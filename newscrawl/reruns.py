@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Self
 
-from datasketch import MinHash
 from pydantic import ValidationError
 from scrapy import Request, signals
 from scrapy.core.scheduler import Scheduler
@@ -39,7 +38,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spiders import Spider
 
-from newscrawl.neardup import NearDuplicateIndex, from_bytes, signature, to_bytes
+from newscrawl import neardup
+from newscrawl.neardup import Signature
 from newscrawl.state import PageState, StateStore, exclusive_lock, open_store
 from newscrawl.urls import canonical_url, page_keys, redacted
 from schemas import Article, Reject, RejectReason
@@ -100,8 +100,9 @@ class Reruns:
         self.settled = Settled()
         self.resuming = False
         self._validators: dict[int, tuple[str | None, str | None]] = {}
-        self._signatures: dict[int, MinHash] = {}
-        self._index: NearDuplicateIndex | None = None
+        # Articles past the history pipeline and not yet written (so not yet in the store):
+        # input id -> (page key, url, signature); near copies among them are found too.
+        self._pending: dict[int, tuple[str, str, Signature]] = {}
         self._closed = False
         self._job_lock: IO[str] | None = None
 
@@ -150,7 +151,9 @@ class Reruns:
             reruns = cls(
                 crawler, store, store_location=location, run_id=run_id, job_dir=job_dir,
                 attempt=attempt, run_dir=output / run_id, refresh=refresh,
-                near_threshold=settings.getfloat("NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD"),
+                near_threshold=neardup.check_threshold(
+                    settings.getfloat("NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD")
+                ),
             )  # fmt: skip
             if resuming and reruns.run_dir.is_dir():
                 reruns._resume()
@@ -216,7 +219,7 @@ class Reruns:
             or stored.run_id != self.run_id
             or stored.content_sha256 != article.content_sha256
         ):
-            self._save(article, None, None, signature(article.text))
+            self._save(article, None, None, neardup.signature(article.text))
 
     def take_settled(self, source: str, *, repeat: bool) -> bool:
         """True (once per record) if an earlier attempt already settled this input."""
@@ -233,19 +236,27 @@ class Reruns:
         page = self.store.lookup([canonical_url(url)])
         return page if page is not None and page.run_id != self.run_id else None
 
-    @property
-    def index(self) -> NearDuplicateIndex:
-        """Signatures of every exported page (built from the store on first use)."""
-        if self._index is None:
-            self._index = NearDuplicateIndex(self.near_threshold)
-            for key, url, data in self.store.signatures():
-                minhash = from_bytes(data)
-                if minhash is not None:
-                    self._index.add(key, url, minhash)
-        return self._index
+    def nearest(self, signature: Signature, exclude: set[str]) -> tuple[str, float] | None:
+        """(url, estimated similarity) of the closest exported page at or above the
+        threshold: pages of the store sharing an LSH band, and this run's pages on their
+        way to the writer. Pages known by a key in `exclude` (the page itself) are skipped."""
+        best: tuple[str, float] | None = None
+        candidates = [
+            (key, url, neardup.from_bytes(data))
+            for key, url, data in self.store.similar(neardup.bands(signature))
+        ]
+        candidates.extend(self._pending.values())
+        for key, url, other in candidates:
+            if other is None or key in exclude:
+                continue
+            similarity = neardup.similarity(signature, other)
+            if similarity >= self.near_threshold and (best is None or similarity > best[1]):
+                best = (url, similarity)
+        return best
 
-    def remember_signature(self, input_id: int, minhash: MinHash) -> None:
-        self._signatures[input_id] = minhash
+    def remember_signature(self, input_id: int, key: str, url: str, signature: Signature) -> None:
+        """An article passed the history checks: its signature, until it is written."""
+        self._pending[input_id] = (key, url, signature)
 
     # --- recording, at write time ---------------------------------------------------------
 
@@ -264,9 +275,10 @@ class Reruns:
     def written(self, input_id: int, record: Article | Reject) -> None:
         """The writer wrote this input's record: an article is now in the store."""
         etag, modified = self._validators.pop(input_id, (None, None))
-        minhash = self._signatures.pop(input_id, None)
+        pending = self._pending.pop(input_id, None)
         if isinstance(record, Article):
-            self._save(record, etag, modified, minhash or signature(record.text))
+            signature = pending[2] if pending is not None else neardup.signature(record.text)
+            self._save(record, etag, modified, signature)
         elif record.reason == RejectReason.unchanged and record.requested_url:
             page = self.store.lookup([canonical_url(record.requested_url)])
             if page is not None:
@@ -274,7 +286,7 @@ class Reruns:
                 self.store.touch(page.key, fetched, etag, modified)
 
     def _save(
-        self, article: Article, etag: str | None, modified: str | None, minhash: MinHash
+        self, article: Article, etag: str | None, modified: str | None, signature: Signature
     ) -> None:
         keys = page_keys(article.requested_url, article.url, article.canonical_url)
         existing = self.store.lookup(keys)
@@ -289,9 +301,9 @@ class Reruns:
             last_fetched=fetched,
             etag=etag,
             last_modified=modified,
-            signature=to_bytes(minhash),
+            signature=neardup.to_bytes(signature),
         )
-        self.store.save(page, keys)
+        self.store.save(page, keys, neardup.bands(signature))
 
     # --- end ------------------------------------------------------------------------------
 

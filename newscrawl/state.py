@@ -3,7 +3,9 @@
 One entry per exported page, keyed by its canonical URL (`newscrawl.urls.page_key`), with
 the other URLs it is known by as aliases: first seen, last fetched, ETag / Last-Modified,
 `content_sha256`, revision, the run that exported it, and a MinHash signature for
-near-duplicate detection. Only exported articles are saved (by the writer, after their line
+near-duplicate detection, found through its LSH band keys (`newscrawl.neardup`), so finding
+near copies reads a few rows instead of holding every signature in memory. Only exported
+articles are saved (by the writer, after their line
 is written), so a killed run never marks an unwritten page as seen.
 
 `StateStore` is the interface (small, so a Redis store can follow); `SqliteStateStore` the
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-STORE_FORMAT = "1"
+STORE_FORMAT = "2"  # 2: LSH bands table; 1 (no bands) is upgraded on open
 
 
 class StateStoreError(RuntimeError):
@@ -63,16 +65,17 @@ class StateStore(ABC):
         """The first-exported page with this body hash, or None."""
 
     @abstractmethod
-    def save(self, page: PageState, aliases: Iterable[str]) -> None:
-        """Insert or replace a page and point `aliases` at it, atomically."""
+    def save(self, page: PageState, aliases: Iterable[str], bands: Iterable[int] = ()) -> None:
+        """Insert or replace a page, point `aliases` at it and file it under its signature's
+        LSH `bands` (replacing earlier ones), atomically."""
 
     @abstractmethod
     def touch(self, key: str, fetched_at: str, etag: str | None, last_modified: str | None) -> None:
         """Note a refetch that found the page unchanged (new validators, if any)."""
 
     @abstractmethod
-    def signatures(self) -> Iterator[tuple[str, str, bytes]]:
-        """(key, url, signature) of every page that has a signature."""
+    def similar(self, bands: Iterable[int]) -> Iterator[tuple[str, str, bytes]]:
+        """(key, url, signature) of the pages filed under any of these LSH bands."""
 
     @abstractmethod
     def close(self) -> None:
@@ -98,6 +101,12 @@ CREATE TABLE IF NOT EXISTS aliases (
     alias TEXT PRIMARY KEY,
     key TEXT NOT NULL REFERENCES pages (key) ON DELETE CASCADE
 );
+CREATE TABLE IF NOT EXISTS bands (
+    band INTEGER NOT NULL,
+    key TEXT NOT NULL REFERENCES pages (key) ON DELETE CASCADE,
+    PRIMARY KEY (band, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS bands_by_key ON bands (key);
 """
 _COLUMNS = (
     "key, url, content_sha256, revision, run_id, first_seen, last_fetched, etag,"
@@ -123,8 +132,10 @@ class SqliteStateStore(StateStore):
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO meta VALUES ('format', ?)", (STORE_FORMAT,))
+            if row is None or row[0] == "1":  # format 1 lacks only the bands table, made above
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('format', ?)", (STORE_FORMAT,)
+                )
             elif row[0] != STORE_FORMAT:
                 raise StateStoreError(
                     f"state store {path} has format {row[0]}, this newscrawl reads {STORE_FORMAT}"
@@ -156,7 +167,7 @@ class SqliteStateStore(StateStore):
         ).fetchone()
         return PageState(*row) if row is not None else None
 
-    def save(self, page: PageState, aliases: Iterable[str]) -> None:
+    def save(self, page: PageState, aliases: Iterable[str], bands: Iterable[int] = ()) -> None:
         values = (
             page.key, page.url, page.content_sha256, page.revision, page.run_id,
             page.first_seen, page.last_fetched, page.etag, page.last_modified, page.signature,
@@ -176,6 +187,11 @@ class SqliteStateStore(StateStore):
                 " ON CONFLICT (alias) DO UPDATE SET key = excluded.key",
                 [(alias, page.key) for alias in aliases if alias != page.key],
             )
+            self._db.execute("DELETE FROM bands WHERE key = ?", (page.key,))
+            self._db.executemany(
+                "INSERT OR IGNORE INTO bands (band, key) VALUES (?, ?)",
+                [(band, page.key) for band in bands],
+            )
 
     def touch(self, key: str, fetched_at: str, etag: str | None, last_modified: str | None) -> None:
         with _transaction(self._db):
@@ -185,9 +201,15 @@ class SqliteStateStore(StateStore):
                 (fetched_at, etag, last_modified, key),
             )
 
-    def signatures(self) -> Iterator[tuple[str, str, bytes]]:
+    def similar(self, bands: Iterable[int]) -> Iterator[tuple[str, str, bytes]]:
+        wanted = list(bands)
+        if not wanted:
+            return
         cursor = self._db.execute(
-            "SELECT key, url, signature FROM pages WHERE signature IS NOT NULL ORDER BY first_seen"
+            "SELECT p.key, p.url, p.signature FROM pages p WHERE p.signature IS NOT NULL"
+            " AND p.key IN (SELECT key FROM bands WHERE band IN"
+            f" ({', '.join('?' * len(wanted))})) ORDER BY p.first_seen, p.key",
+            wanted,
         )
         yield from cursor
 

@@ -8,7 +8,9 @@ The same interface as the SQLite store (`newscrawl.state.StateStore`), chosen by
 * `page:<key>`: a hash per exported page (the `PageState` fields);
 * `alias:<url>`: the key of the page a URL is known by;
 * `content:<sha256>`: a sorted set of the pages with that body, scored by first export;
-* `pages`: the set of all page keys (for the near-duplicate signatures).
+* `pages`: the set of all page keys;
+* `band:<n>`: the set of page keys filed under LSH band key n (near duplicates), and
+  `bands:<key>` the band keys of one page (to refile it when it changes).
 
 A save is one MULTI/EXEC transaction. There is no lock: many workers share the store, and
 Redis applies their writes one at a time. Durability is Redis's own (use `appendonly yes`).
@@ -97,7 +99,11 @@ class RedisStateStore(StateStore):
                 return page
         return None
 
-    def save(self, page: PageState, aliases: Iterable[str]) -> None:
+    def save(self, page: PageState, aliases: Iterable[str], bands: Iterable[int] = ()) -> None:
+        new_bands = [str(band) for band in bands]
+        # Read outside the transaction: a band left stale by a concurrent save of the same
+        # page only makes a candidate that the signature comparison then turns down.
+        old_bands = self.client.smembers(self.prefix + "bands:" + page.key)
         mapping: dict[str, Any] = {}
         for name in _FIELDS:
             value = getattr(page, name)
@@ -116,6 +122,13 @@ class RedisStateStore(StateStore):
             for alias in aliases:
                 if alias != page.key:
                     pipe.set(self.prefix + "alias:" + alias, page.key)
+            for band in old_bands:
+                pipe.srem(self.prefix + "band:" + band.decode(), page.key)
+            pipe.delete(self.prefix + "bands:" + page.key)
+            for band in new_bands:
+                pipe.sadd(self.prefix + "band:" + band, page.key)
+            if new_bands:
+                pipe.sadd(self.prefix + "bands:" + page.key, *new_bands)
             pipe.execute()
 
     def touch(self, key: str, fetched_at: str, etag: str | None, last_modified: str | None) -> None:
@@ -129,10 +142,17 @@ class RedisStateStore(StateStore):
             update["last_modified"] = last_modified
         self.client.hset(name, mapping=update)
 
-    def signatures(self) -> Iterator[tuple[str, str, bytes]]:
-        for member in self.client.sscan_iter(self.prefix + "pages", count=500):
-            key = member.decode() if isinstance(member, bytes) else str(member)
-            url, signature = self.client.hmget(self.prefix + "page:" + key, ["url", "signature"])
+    def similar(self, bands: Iterable[int]) -> Iterator[tuple[str, str, bytes]]:
+        wanted = [self.prefix + "band:" + str(band) for band in bands]
+        if not wanted:
+            return
+        members = self.client.sunion(wanted)
+        keys = sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+        with self.client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.hmget(self.prefix + "page:" + key, ["url", "signature"])
+            answers = pipe.execute()
+        for key, (url, signature) in zip(keys, answers, strict=True):
             if url is not None and signature:
                 yield key, url.decode(), signature
 

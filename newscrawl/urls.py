@@ -9,6 +9,7 @@ a syndicated copy pointing to its original is a copy, not the original.
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -73,10 +74,15 @@ def page_key(url: str, canonical: str | None) -> str:
 
 def page_keys(requested: str | None, url: str, canonical: str | None) -> list[str]:
     """Every key a fetched page is known by: identity first, then final and requested URL."""
+    return list(_page_keys(requested, url, canonical))
+
+
+@functools.lru_cache(maxsize=256)  # each pipeline step asks again for the same page
+def _page_keys(requested: str | None, url: str, canonical: str | None) -> tuple[str, ...]:
     keys = [page_key(url, canonical), canonical_url(url)]
     if requested:
         keys.append(canonical_url(requested))
-    return list(dict.fromkeys(keys))
+    return tuple(dict.fromkeys(keys))
 
 
 def redacted(url: str) -> str:

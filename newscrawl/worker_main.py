@@ -7,7 +7,7 @@ Twisted. `extract_page` is also what the in-process path (`NEWSCRAWL_EXTRACT_WOR
 Protocol: over a stream socket, messages framed as an 8-byte big-endian length and a pickle:
   worker -> parent  ("ready", pid) once, or ("fatal", detail) if the function cannot load
   parent -> worker  (body: bytes, content_type: str, url: str), or None to stop
-  worker -> parent  ("ok", ArticleFields) or ("error", detail, traceback_text)
+  worker -> parent  ("ok", ExtractedPage) or ("error", detail, traceback_text)
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from newscrawl import neardup
 from newscrawl.extraction.encoding import decode_html
 
 DEFAULT_FUNCTION = "newscrawl.extraction.extract_article"
@@ -33,6 +34,16 @@ HEADER = struct.Struct("!Q")
 SOCKET_BUFFER = 1 << 20  # a whole page fits: one write, one wake-up per message
 
 ExtractFunction = Callable[[str, str], Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExtractedPage:
+    """What extracting one page gives the crawler: the article fields, and the MinHash
+    signature of their text (`newscrawl.neardup`, stored form), computed here, beside the
+    text, so the crawler process does not spend a millisecond a page on it."""
+
+    fields: Any  # ArticleFields, or whatever NEWSCRAWL_EXTRACT_FUNCTION returns
+    signature: bytes | None
 
 
 def load_function(path: str) -> ExtractFunction:
@@ -46,7 +57,9 @@ def load_function(path: str) -> ExtractFunction:
     return function  # type: ignore[no-any-return]
 
 
-def extract_page(function: ExtractFunction, body: bytes, content_type: str, url: str) -> Any:
+def extract_page(
+    function: ExtractFunction, body: bytes, content_type: str, url: str
+) -> ExtractedPage:
     """Decode the page, then extract it.
 
     The body travels as bytes (a cheap copy, half or a quarter the size of a `str` with
@@ -59,7 +72,13 @@ def extract_page(function: ExtractFunction, body: bytes, content_type: str, url:
     if dataclasses.is_dataclass(fields) and hasattr(fields, "removed"):
         # The list of pruned blocks is for debugging extraction; the crawl never reads it.
         fields = dataclasses.replace(fields, removed=[])  # type: ignore[type-var]
-    return fields
+    article_text = getattr(fields, "text", None)
+    signed = (
+        neardup.to_bytes(neardup.signature(article_text))
+        if isinstance(article_text, str) and article_text
+        else None
+    )
+    return ExtractedPage(fields, signed)
 
 
 def serve(sock: socket.socket, function_path: str) -> None:
@@ -145,4 +164,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the module under its own name, not as __main__: the classes in replies must
+    # unpickle in the crawler as newscrawl.worker_main.ExtractedPage.
+    from newscrawl.worker_main import main as run_as_module
+
+    run_as_module()

@@ -41,6 +41,7 @@ import signal
 import socket
 import subprocess
 import sys
+import traceback
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
@@ -52,11 +53,11 @@ from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
 from scrapy.utils.asyncio import is_asyncio_available
 
-from newscrawl.extraction import ArticleFields
 from newscrawl.worker_main import (
     DEFAULT_FUNCTION,
     HEADER,
     SOCKET_BUFFER,
+    ExtractedPage,
     ExtractFunction,
     extract_page,
     load_function,
@@ -84,8 +85,8 @@ class ExtractionFailed(Exception):
 
 
 class Extractor(Protocol):
-    async def extract(self, body: bytes, content_type: str, url: str) -> ArticleFields:
-        """The article fields of one page; raises `ExtractionFailed`."""
+    async def extract(self, body: bytes, content_type: str, url: str) -> ExtractedPage:
+        """The article fields of one page (and their signature); raises `ExtractionFailed`."""
         ...
 
 
@@ -143,15 +144,15 @@ class InProcessExtractor:
         config = PoolSettings.read(crawler.settings)
         return cls(load_function(config.function))
 
-    async def extract(self, body: bytes, content_type: str, url: str) -> ArticleFields:
+    async def extract(self, body: bytes, content_type: str, url: str) -> ExtractedPage:
         try:
-            fields: ArticleFields = extract_page(self.function, body, content_type, url)
+            page = extract_page(self.function, body, content_type, url)
         except Exception as exc:  # a bug or a pathological page must not lose the input
             logger.exception("extraction failed for %s", url)
             raise ExtractionFailed(
                 RejectReason.extraction_error, f"{type(exc).__name__}: {exc}"[:1000]
             ) from exc
-        return fields
+        return page
 
 
 class ExtractionPool:
@@ -194,7 +195,7 @@ class ExtractionPool:
         self._workers.clear()
         self._inc("max_waiting", self._max_waiting, set_value=True)
 
-    async def extract(self, body: bytes, content_type: str, url: str) -> ArticleFields:
+    async def extract(self, body: bytes, content_type: str, url: str) -> ExtractedPage:
         assert self._workers, "the pool starts at spider_opened"
         self._waiting += 1
         self._max_waiting = max(self._max_waiting, self._waiting)
@@ -213,8 +214,8 @@ class ExtractionPool:
         finally:
             self._slots.release()
         if outcome[0] == "ok":
-            fields: ArticleFields = outcome[1]
-            return fields
+            page: ExtractedPage = outcome[1]
+            return page
         _, reason, detail = outcome
         raise ExtractionFailed(reason, detail)
 
@@ -308,7 +309,7 @@ class _Worker:
                 self._timed_out(head, timeout)
                 self._kill()
                 continue
-            except (EOFError, OSError, pickle.UnpicklingError):
+            except (EOFError, OSError):
                 detail = await self._how_it_ended()
                 self._kill()
                 self._lost(self.jobs.popleft(), detail, front=True)
@@ -421,7 +422,12 @@ class _Worker:
 
     async def _receive(self) -> Any:
         (size,) = HEADER.unpack(await self._read_exactly(HEADER.size))
-        return pickle.loads(await self._read_exactly(size))
+        payload = await self._read_exactly(size)
+        try:
+            return pickle.loads(payload)
+        except Exception as exc:  # a whole message that does not load: that page's failure
+            detail = f"result could not be read: {type(exc).__name__}: {exc}"
+            return ("error", detail, traceback.format_exc())
 
     async def _read_exactly(self, size: int) -> bytearray:
         sock = self.sock

@@ -15,8 +15,8 @@ from typing import Any, Self
 
 from scrapy.crawler import Crawler
 
+from newscrawl import neardup
 from newscrawl.items import ArticleItem, RejectItem
-from newscrawl.neardup import signature
 from newscrawl.reruns import Reruns
 from newscrawl.urls import page_keys
 from schemas import Article, Reject, RejectReason
@@ -51,14 +51,16 @@ class HistoryPipeline:
         if page is not None and page.content_sha256 == article.content_sha256:
             detail = f"content unchanged since run {page.run_id}"
             return _reject(item, RejectReason.unchanged, page.url, detail)
-        minhash = signature(article.text)
+        signature = neardup.from_bytes(item.signature)  # made by the extraction worker
+        if signature is None:
+            signature = neardup.signature(article.text)
         if page is None:
             first = reruns.store.find_content(article.content_sha256)
             if first is not None:
                 detail = f"same text as {first.url}"
                 return _reject(item, RejectReason.duplicate_content, first.url, detail)
             if reruns.near_threshold > 0:
-                near = reruns.index.nearest(minhash, exclude=set(keys))
+                near = reruns.nearest(signature, exclude=set(keys))
                 if near is not None:
                     url, similarity = near
                     detail = (
@@ -70,10 +72,9 @@ class HistoryPipeline:
             article = article.model_copy(
                 update={"revision": page.revision + 1, "previous_sha256": page.content_sha256}
             )
-            item = ArticleItem(item.input_id, article)
-        if reruns.near_threshold > 0:
-            reruns.index.add(page.key if page is not None else keys[0], article.url, minhash)
-        reruns.remember_signature(item.input_id, minhash)
+            item = ArticleItem(item.input_id, article, item.signature)
+        key = page.key if page is not None else keys[0]
+        reruns.remember_signature(item.input_id, key, article.url, signature)
         return item
 
 

@@ -36,7 +36,7 @@ class ValidatePipeline:
             return RejectItem(item.input_id, self._reject(item.record, exc))
         if article.warnings:
             self.stats.inc_value("newscrawl/articles_with_warnings")
-        return ArticleItem(item.input_id, article)
+        return ArticleItem(item.input_id, article, item.signature)
 
     def _reject(self, record: dict[str, Any], exc: ValidationError) -> Reject:
         errors = exc.errors(include_url=False, include_input=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -55,6 +56,7 @@ _UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f"
 _WORD = re.compile(f"[{_UNSPACED}]|[^\\s{_UNSPACED}]+")
 
 
+@functools.lru_cache(maxsize=32)  # building and validating a record counts one text 3 times
 def count_words(text: str) -> int:
     """Words: whitespace-separated tokens, each CJK, kana or Thai character counting
     as one. The unit of `word_count` and of the minimum body length."""

@@ -67,5 +67,12 @@ class RedisServer:
         self.stop()
         self.start()
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final flush; what was acknowledged is in the fsynced AOF."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=20)
+        self.process = None
+
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port)

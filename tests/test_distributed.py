@@ -1,4 +1,5 @@
-"""Distributed mode on a real redis-server: three workers, a SIGKILL, a Redis restart.
+"""Distributed mode on a real redis-server: three workers, a SIGKILL, a Redis restart and a
+Redis crash; the frontier fed from URL files, sitemaps and feeds.
 
 Every enqueued input must end as exactly one record across the workers' parts (checked by
 `scrapy merge`), whatever happens to a worker or to Redis mid-run.
@@ -25,10 +26,12 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.pipelines import RedisPipeline
 from scrapy_redis.spiders import RedisSpider
 
-from newscrawl.distributed import DistributedScheduler, Keys
+from newscrawl.distributed import DistributedScheduler, Feeding, Keys, join_run, live_feeders
 from newscrawl.state import PageState, open_store
 from newscrawl.state_redis import RedisStateStore
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY
+from tests.newssite import IN_ATOM, IN_RSS, IN_SITEMAP_2025, NEW, OLD, NewsSite, _urlset
+from tests.newssite import Story as NewsStory
 from tests.redis_support import RedisServer
 from tests.server import FixtureServer
 
@@ -265,7 +268,7 @@ def test_stopped_worker_hands_back_its_inputs(
 
 
 def test_redis_state_store(clean_redis: RedisServer) -> None:
-    """The Redis store answers as the SQLite one: keys, aliases, body hashes, signatures."""
+    """The Redis store answers as the SQLite one: keys, aliases, body hashes, LSH bands."""
     store = open_store(f"{clean_redis.url}?prefix=t:")
     assert isinstance(store, RedisStateStore)
     page = PageState(
@@ -273,14 +276,256 @@ def test_redis_state_store(clean_redis: RedisServer) -> None:
         revision=1, run_id="r1", first_seen="2026-01-01T00:00:00+00:00",
         last_fetched="2026-01-01T00:00:00+00:00", signature=b"\x00sig",
     )  # fmt: skip
-    store.save(page, ["https://a.example/x", "https://a.example/y"])
+    store.save(page, ["https://a.example/x", "https://a.example/y"], [11, -7])
     assert store.lookup(["https://nope.example/", "https://a.example/y"]) == page
     assert store.find_content("abc") == page
     assert store.find_content("other") is None
-    assert list(store.signatures()) == [("https://a.example/x", page.url, b"\x00sig")]
+    assert list(store.similar([5, -7])) == [("https://a.example/x", page.url, b"\x00sig")]
+    assert list(store.similar([5])) == []
     store.touch(page.key, "2026-02-01T00:00:00+00:00", '"e1"', None)
     touched = store.lookup([page.key])
     assert touched is not None and touched.etag == '"e1"' and touched.last_modified is None
-    store.save(replace(page, content_sha256="def", revision=2), [page.key])
+    store.save(replace(page, content_sha256="def", revision=2), [page.key], [5])
     assert store.find_content("abc") is None  # the page's body changed since
+    assert [key for key, _, _ in store.similar([5, 11, -7])] == [page.key]  # new band only
+    assert list(store.similar([11, -7])) == []
     store.close()
+
+
+# --- the frontier fed from sitemaps and feeds (`scrapy enqueue --sitemaps/--feeds`) ---------
+
+
+@pytest.fixture
+def news_site() -> Iterator[NewsSite]:
+    """The discovery tests' news site, plus a sitemap index that the target guard limits."""
+    site = NewsSite().start()
+    elsewhere = f"http://localhost:{site.port}"  # the same server, by a name nobody gave
+    xml = "application/xml"
+    site.pages["/sitemaps/guarded.xml"] = (
+        xml,
+        (
+            '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<sitemap><loc>{elsewhere}/sitemaps/articles-2024.xml</loc></sitemap>"
+            f"<sitemap><loc>{site.base}/sitemaps/elsewhere.xml</loc></sitemap></sitemapindex>"
+        ).encode(),
+    )
+    site.pages["/sitemaps/elsewhere.xml"] = (xml, _urlset(elsewhere, [GUARDED]))
+    yield site
+    site.stop()
+
+
+GUARDED = NewsStory("elsewhere", 2025, 5, "Elsewhere", "Nobody")  # on an internal host
+
+
+def run_enqueue(redis_url: str, output: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    settings = {
+        **FAST_SETTINGS,
+        "NEWSCRAWL_REDIS_URL": redis_url,
+        "NEWSCRAWL_OUTPUT_DIR": str(output),
+    }
+    return subprocess.run(
+        scrapy_command("enqueue", "--spider", "articles", *args, settings=settings),
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def article_hits(site: NewsSite) -> dict[str, int]:
+    return {path: n for path, n in site.hits.items() if path.startswith("/news/")}
+
+
+def test_enqueue_sitemaps_and_feeds_for_the_workers(
+    clean_redis: RedisServer, news_site: NewsSite, tmp_path: Path
+) -> None:
+    """Sitemap index and feeds read by enqueue (no article fetched), crawled by 2 workers."""
+    base = news_site.base
+    output = tmp_path / "out"
+    feeds = ",".join(f"{base}/feeds/{name}" for name in ("rss.xml", "atom.xml", "broken.xml"))
+    sitemaps = f"{base}/sitemap_index.xml,{base}/sitemaps/guarded.xml"
+    done = run_enqueue(
+        clean_redis.url, output, "--sitemaps", sitemaps, "--feeds", feeds, "--since", "2025-01-01"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_id = done.stdout.split()[1].rstrip(":")
+    run_dir = output / "articles" / run_id
+    assert article_hits(news_site) == {}  # enqueue read sources only, never a page
+    assert news_site.hits["/sitemap_index.xml"] == 1  # it lists itself: not read again
+    assert news_site.hits["/feeds/atom.xml"] == 1
+    assert "/sitemaps/articles-2024.xml" in news_site.hits  # only via 127.0.0.1, not localhost
+    assert sorted(path.name for path in run_dir.glob("discovery-*.json")) == [
+        "discovery-1.json", "discovery-2.json",
+    ]  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            worker_command(clean_redis.url, output, name),
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("w1", "w2")
+    ]
+    try:
+        for worker in workers:
+            assert worker.wait(timeout=120) == 0
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    code, summary = merge(run_dir)
+    assert code == 0, summary["accounting"]
+    # The sitemap spider ran first: the 4 stories in both a sitemap and a feed are the
+    # sitemap's; the feeds add the two only they announce (2025), all from 127.0.0.1.
+    from_sitemap, from_feed = IN_SITEMAP_2025, [s for s in IN_ATOM if s in NEW[4:]]
+    assert summary["accounting"]["inputs"] == len(from_sitemap) + len(from_feed) + 1
+    articles = {a["requested_url"]: a for a in read_jsonl(run_dir / "articles.jsonl")}
+    assert set(articles) == {base + s.path for s in NEW}
+    assert {s.path for s in NEW} == set(article_hits(news_site))
+    assert set(article_hits(news_site).values()) == {1}  # each page fetched once, by a worker
+    for story in from_sitemap:
+        assert articles[base + story.path]["discovered_via"] == {
+            "kind": "sitemap", "source": f"{base}/sitemaps/articles-2025.xml.gz",
+            "title": None, "published_at": story.date[:10],
+        }  # fmt: skip
+    for story in from_feed:
+        assert articles[base + story.path]["discovered_via"] == {
+            "kind": "feed", "source": f"{base}/feeds/atom.xml",
+            "title": story.title, "published_at": story.date,
+        }  # fmt: skip
+    # Announced by a sitemap the user named, on a host the user did not: the worker's target
+    # guard refuses it, as a single-machine sitemap crawl does.
+    [guarded] = read_jsonl(run_dir / "rejects.jsonl")
+    assert guarded["reason"] == "blocked_target"
+    assert guarded["url"] == f"http://localhost:{news_site.port}{GUARDED.path}"
+    assert guarded["discovered_via"] == {
+        "kind": "sitemap", "source": f"{base}/sitemaps/elsewhere.xml",
+        "title": None, "published_at": GUARDED.date[:10],
+    }  # fmt: skip
+    discovery = summary["discovery"]
+    assert discovery["accepted"] == summary["accounting"]["inputs"]
+    assert discovery["filtered"] == {
+        "since": len(OLD) + len([s for s in IN_RSS + IN_ATOM if s in OLD]),
+        "sitemap_already_read": 1,
+        "duplicate": len([s for s in IN_RSS + IN_ATOM if s in IN_SITEMAP_2025]),
+    }
+    sources = {
+        s["url"].removeprefix(base): (s["status"], s["detail"]) for s in discovery["sources"]
+    }
+    assert sources["/sitemap_index.xml"] == ("ok", None)
+    assert sources["/sitemaps/articles-2025.xml.gz"] == ("ok", None)
+    assert sources["/sitemaps/missing.xml"] == ("error", "HTTP 404")
+    assert sources["/sitemaps/page.xml"] == ("error", "an HTML page, not a sitemap")
+    assert sources["/sitemaps/broken.xml"][1].startswith("malformed XML")
+    assert sources["/feeds/broken.xml"][1].startswith("malformed XML")
+    assert sources["/feeds/atom.xml"] == ("ok", None)
+    blocked = sources[f"http://localhost:{news_site.port}/sitemaps/articles-2024.xml"]
+    assert blocked[0] == "error" and "internal address" in blocked[1]
+    assert [(e["spider"], e["accepted"]) for e in discovery["enqueues"]] == [
+        ("sitemap", len(from_sitemap) + 1), ("feeds", len(from_feed)),
+    ]  # fmt: skip
+    # The merged run has what a single-machine run has at its end.
+    assert summary["summary"]["articles"] == len(NEW)
+    assert summary["summary"]["rejects_by_reason"] == {"blocked_target": 1}
+    assert summary["drift"]["previous_run"] is None
+    assert "<h1>newscrawl run " in (run_dir / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--sitemaps", "http://a.example/s.xml", "--since", "last week"), "--since:"),
+        (("--feeds", "http://a.example/f.xml", "--max-articles", "0"), "--max-articles:"),
+        (("--feeds", "/no/such/feeds.txt"), "--feeds: not a URL and no such file"),
+        (("--deny", "video"), "--deny: only with --sitemaps, --domains or --feeds"),
+    ],
+)
+def test_enqueue_bad_discovery_arguments_name_the_option(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    """Validated by the spiders' own models before Redis or any source is contacted."""
+    done = run_enqueue("redis://127.0.0.1:9/0", tmp_path, *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_feeding_enqueue_keeps_the_run_and_the_workers(clean_redis: RedisServer) -> None:
+    """While an enqueue runs, workers join its run and see the frontier as busy."""
+    keys = Keys("articles")
+    client = clean_redis.client()
+    with Feeding(clean_redis.url, keys, lease=1.0) as feeding:
+        assert live_feeders(client, keys) == 1
+        time.sleep(1.5)  # longer than the lease: the heartbeat keeps it
+        assert live_feeders(client, keys) == 1
+        assert join_run(client, keys, "w1") == feeding.run_id  # nothing queued yet
+    assert live_feeders(client, keys) == 0
+    client.srem(keys.workers, "w1")
+    killed = Feeding(clean_redis.url, keys, lease=1.0)  # registered, never beating: as killed
+    time.sleep(1.2)
+    assert live_feeders(client, keys) == 0  # expired and forgotten
+    assert join_run(client, keys) != killed.run_id  # a dead enqueue does not hold the run
+    killed.client.close()
+    client.close()
+
+
+def test_redis_killed_mid_run(
+    clean_redis: RedisServer, slow_site: FixtureServer, tmp_path: Path
+) -> None:
+    """SIGKILL to redis-server (no clean shutdown), restarted on its port and directory.
+
+    With `appendfsync always` every reply Redis sent was preceded by its fsync, so nothing
+    acknowledged is lost; a reply lost in the crash makes the client retry, and every retried
+    write is safe to repeat (claims: orphans re-queued; acknowledgements: LREM; hand-backs and
+    re-queues: moved only if still there; pushes: once per batch marker).
+    """
+    output = tmp_path / "out"
+    urls = tmp_path / "urls.txt"
+    page_urls = [f"{slow_site.base}/gen/{n}.html" for n in range(2001, 2201)]
+    urls.write_text("\n".join(page_urls) + "\n", encoding="utf-8")
+    run_dir = output / "articles" / enqueue(clean_redis.url, output, urls)
+    logs = {name: (tmp_path / f"{name}.log").open("w+") for name in ("w1", "w2")}
+    workers = {
+        name: subprocess.Popen(
+            worker_command(clean_redis.url, output, name),
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for name, log in logs.items()
+    }
+    try:
+        client = clean_redis.client()
+        inflight = [Keys("articles").inflight(name) for name in workers]
+        wait_until(
+            lambda: records_written(run_dir) >= 40 and sum(map(client.llen, inflight)) > 0,
+            120, "the first records, and inputs in flight",
+        )  # fmt: skip
+        redis_log = clean_redis.directory / "redis.log"
+        log_before = redis_log.stat().st_size
+        clean_redis.kill()
+        client.close()
+        written_at_kill = records_written(run_dir)
+        time.sleep(1.0)  # the workers meet a dead Redis and retry
+        clean_redis.start()
+        for process in workers.values():
+            process.wait(timeout=180)
+    finally:
+        for process in workers.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        log_text = {}
+        for name, handle in logs.items():
+            handle.seek(0)
+            log_text[name] = handle.read()
+            handle.close()
+    for name, process in workers.items():
+        assert process.returncode == 0, log_text[name][-3000:]
+    assert written_at_kill < len(page_urls)  # the crash fell mid-run
+    restarted = redis_log.read_bytes()[log_before:].decode("utf-8", "replace")
+    assert "DB loaded from append only file" in restarted  # restarted from the AOF
+    code, summary = merge(run_dir)
+    assert code == 0, summary["accounting"]
+    assert summary["accounting"]["superseded"] == 0
+    assert summary["accounting"]["written_twice_by_killed_worker"] == 0
+    exported = Counter(a["requested_url"] for a in read_jsonl(run_dir / "articles.jsonl"))
+    assert set(exported) == set(page_urls) and max(exported.values()) == 1
+    assert read_jsonl(run_dir / "rejects.jsonl") == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -21,11 +22,12 @@ from typing import Any
 
 import pytest
 
-from newscrawl.neardup import NearDuplicateIndex, signature
+from newscrawl import neardup
 from newscrawl.reruns import Settled, _read_back
 from newscrawl.state import PageState, SqliteStateStore, StateLockedError
 from newscrawl.urls import canonical_url, page_key, page_keys
 from schemas import Article, Reject
+from schemas.article import text_sha256
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY, CrawlResult, run_crawl
 from tests.generated import article_text
 from tests.server import FixtureServer
@@ -411,16 +413,96 @@ def test_read_back_drops_a_torn_tail_and_not_processed_rejects(tmp_path: Path) -
     assert rejects.read_text(encoding="utf-8") == json.dumps(kept) + "\n"
 
 
-def test_near_duplicates_by_minhash() -> None:
+def _shingles(text: str) -> set[str]:
+    words = re.findall(r"\w+", text.lower())
+    return {" ".join(words[i : i + 5]) for i in range(len(words) - 4)}
+
+
+def test_minhash_estimates_the_jaccard_similarity_of_shingles() -> None:
     original = " ".join(article_text(1))
-    index = NearDuplicateIndex(0.8)
-    index.add("original", "https://e.org/1", signature(original))
-    index.add("other", "https://e.org/2", signature(" ".join(article_text(2))))
-    copy = original + " " + "A syndicated footer paragraph was added here at the end."
-    match = index.nearest(signature(copy), exclude=set())
-    assert match is not None and match[0] == "https://e.org/1" and match[1] >= 0.8
-    assert index.nearest(signature(copy), exclude={"original"}) is None
-    assert index.nearest(signature(" ".join(article_text(3))), exclude=set()) is None
+    words = original.split()
+    for cut in (0, 10, 40, 80, 160):
+        copy = " ".join(words[cut:]) + " A syndicated footer paragraph was added at the end."
+        one, other = _shingles(original), _shingles(copy)
+        exact = len(one & other) / len(one | other)
+        estimate = neardup.similarity(neardup.signature(original), neardup.signature(copy))
+        assert abs(estimate - exact) <= 0.1, (cut, exact, estimate)
+    unrelated = neardup.similarity(
+        neardup.signature(original), neardup.signature(" ".join(article_text(2)))
+    )
+    assert unrelated <= 0.05
+    stored = neardup.to_bytes(neardup.signature(original))
+    assert len(stored) == 1 + neardup.NUM_PERM * 4
+    assert (neardup.from_bytes(stored) == neardup.signature(original)).all()
+    # A signature of the datasketch era (no format byte) is ignored, never misread.
+    assert neardup.from_bytes(stored[1:]) is None and neardup.from_bytes(None) is None
+    with pytest.raises(ValueError, match=r"between 0\.7 and 1"):
+        neardup.check_threshold(0.5)
+    assert neardup.check_threshold(0) == 0 and neardup.check_threshold(0.8) == 0.8
+
+
+def _save_text(store: SqliteStateStore, key: str, text: str) -> None:
+    signature = neardup.signature(text)
+    page = PageState(
+        key, f"https://e.org/{key}", text_sha256(text), 1, "run-1", "t0", "t0",
+        signature=neardup.to_bytes(signature),
+    )  # fmt: skip
+    store.save(page, [key], neardup.bands(signature))
+
+
+def test_the_store_finds_near_copies_through_lsh_bands(tmp_path: Path) -> None:
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    original = " ".join(article_text(1))
+    _save_text(store, "original", original)
+    _save_text(store, "other", " ".join(article_text(2)))
+    copy = original + " A syndicated footer paragraph was added here at the end."
+    found = [key for key, _, _ in store.similar(neardup.bands(neardup.signature(copy)))]
+    assert found == ["original"]
+    assert list(store.similar(neardup.bands(neardup.signature(" ".join(article_text(3)))))) == []
+    # A new revision with another text is filed under its new bands only.
+    _save_text(store, "original", " ".join(article_text(4)))
+    assert list(store.similar(neardup.bands(neardup.signature(copy)))) == []
+    with sqlite3.connect(tmp_path / "state.sqlite3") as db:
+        (count,) = db.execute("SELECT count(*) FROM bands WHERE key = 'original'").fetchone()
+    assert count == len(set(neardup.bands(neardup.signature(" ".join(article_text(4))))))
+    store.close()
+
+
+def test_a_store_of_the_previous_format_is_upgraded(tmp_path: Path) -> None:
+    """Format 1 (signatures without bands) opens as format 2; its pages are still found."""
+    path = tmp_path / "state.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            " INSERT INTO meta VALUES ('format', '1');"
+            " CREATE TABLE pages (key TEXT PRIMARY KEY, url TEXT NOT NULL,"
+            " content_sha256 TEXT NOT NULL, revision INTEGER NOT NULL, run_id TEXT NOT NULL,"
+            " first_seen TEXT NOT NULL, last_fetched TEXT NOT NULL, etag TEXT,"
+            " last_modified TEXT, signature BLOB);"
+            " INSERT INTO pages VALUES ('k', 'https://e.org/k', 'aa', 1, 'run-1', 't0', 't0',"
+            " NULL, NULL, zeroblob(512));"
+        )
+    store = SqliteStateStore(path)
+    page = store.lookup(["k"])
+    assert page is not None and page.url == "https://e.org/k"
+    assert list(store.similar([1, 2, 3])) == []
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE name = 'format'").fetchone() == ("2",)
+
+
+def test_a_near_duplicate_threshold_out_of_range_stops_the_crawl(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    urls = _write_urls(tmp_path / "a.txt", [f"{server.base}/gen/1300.html"])
+    result = run_crawl(
+        tmp_path / "out", "-a", f"urls={urls}",
+        settings={"NEWSCRAWL_STATE": str(tmp_path / "s.sqlite3"),
+                  "NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD": "0.5"},
+    )  # fmt: skip
+    assert result.returncode == 1, result.log[-3000:]
+    assert "NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD must be 0 (off) or between 0.7 and 1" in result.log
+    assert server.hits["/gen/1300.html"] == 0
 
 
 def _forget_the_last_export(state: Path, run_dir: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import CrawlResult, run_crawl
 from tests.golden import COMPARED_FIELDS, article_cases
 from tests.server import FixtureServer
-from tests.support.faulty_extract import CRASH, HANG, RAISE
+from tests.support.faulty_extract import CRASH, HANG, RAISE, UNREADABLE
 
 FAULTY = "tests.support.faulty_extract.extract_article"
 ARTICLES = article_cases()[:6]
@@ -56,10 +56,11 @@ def test_a_hung_page_and_a_killed_worker_end_as_rejects_and_the_pool_recovers(
     hang = f"{base}/marked/{HANG}/{ARTICLES[0]}"
     crash = f"{base}/marked/{CRASH}/{ARTICLES[1]}"
     buggy = f"{base}/marked/{RAISE}/{ARTICLES[2]}"
+    unreadable = f"{base}/marked/{UNREADABLE}/{ARTICLES[3]}"
     normal = [f"{base}/articles/{name}.html" for name in ARTICLES]
     result, elapsed = _crawl(
         tmp_path,
-        [hang, crash, buggy, *normal],
+        [hang, crash, buggy, unreadable, *normal],
         {
             "NEWSCRAWL_EXTRACT_WORKERS": str(workers),
             "NEWSCRAWL_EXTRACT_TIMEOUT": "1.5",
@@ -74,17 +75,21 @@ def test_a_hung_page_and_a_killed_worker_end_as_rejects_and_the_pool_recovers(
         hang: "extraction_timeout",
         crash: "extraction_error",
         buggy: "extraction_error",
+        unreadable: "extraction_error",
     }
     rejects = {reject["url"]: reject for reject in result.rejects}
     assert "longer than 1.5s" in rejects[hang]["detail"]
     assert "died on this page twice" in rejects[crash]["detail"]
     assert "SIGKILL" in rejects[crash]["detail"]
     assert "RuntimeError: simulated extractor bug" in rejects[buggy]["detail"]
+    assert rejects[unreadable]["detail"] == (
+        "result could not be read: RuntimeError: this result cannot be loaded in the crawler"
+    )
     assert all(reject["http_status"] == 200 for reject in result.rejects)
     assert sorted(article["url"] for article in result.articles) == sorted(normal)
     run = result.run
     assert run["accounting"]["ok"] is True
-    assert run["counts"]["rejects_by_reason"] == {"extraction_error": 2, "extraction_timeout": 1}
+    assert run["counts"]["rejects_by_reason"] == {"extraction_error": 3, "extraction_timeout": 1}
     assert "'newscrawl/extract/timeouts': 1" in result.log
     assert "'newscrawl/extract/worker_deaths': 2" in result.log  # the crash page, tried twice
     # Pages were still extracted after the faults: the killed workers were replaced.

@@ -11,8 +11,16 @@ worker, found the page already exported). An input still with two records, one o
 killed worker (a part without run.json: it died between writing a record and acknowledging
 it), keeps the other worker's; both drops are counted in run.json. Writes the union to
 RUN_DIR/articles.jsonl and rejects.jsonl, and RUN_DIR/run.json (counts, per worker,
-accounting). Exit status 0 when the accounting holds, 3 when it does not, 1 (usage error) when
+accounting). Exit status 0 when the accounting holds, 3 when it does not, 2 (usage error) when
 RUN_DIR is not a distributed run.
+
+The discovery reports `scrapy enqueue --sitemaps/--domains/--feeds` wrote (`discovery-*.json`)
+are added up into run.json's `discovery` (sources listed, filtered counts summed, `accepted`
+summed, one line per enqueue under `enqueues`), as a single-machine discovery crawl has it.
+Then the merged run gets what a single-machine run gets at its end, by the same code
+(`newscrawl.extensions.runreport.RunReport.finish`): `summary` and `drift` (against the
+previous run of the spider in the output directory) in run.json, report.html (unless
+`NEWSCRAWL_REPORT` is off), and the printed summary (unless `NEWSCRAWL_SUMMARY` is off).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from typing import Any
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from newscrawl.extensions.runreport import RunReport
 from schemas import SCHEMA_VERSION
 
 EXIT_ACCOUNTING_FAILED = 3
@@ -47,7 +56,18 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
             raise UsageError("give one run directory")
+        assert self.settings is not None
+        settings = self.settings
         summary = merge_run(Path(args[0]))
+        report = RunReport(
+            _Stats(),  # type: ignore[arg-type]  # only set_value is used
+            max_error_rate=settings.getfloat("NEWSCRAWL_MAX_ERROR_RATE"),
+            drift_threshold=settings.getfloat("NEWSCRAWL_DRIFT_THRESHOLD"),
+            drift_min_pages=settings.getint("NEWSCRAWL_DRIFT_MIN_PAGES"),
+            write_report=settings.getbool("NEWSCRAWL_REPORT"),
+            print_summary=settings.getbool("NEWSCRAWL_SUMMARY"),
+        )
+        summary = report.finish(Path(args[0]))
         accounting = summary["accounting"]
         counts = summary["counts"]
         print(
@@ -75,6 +95,9 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
                 expected[json.loads(line)["source"]] += 1
     parts = sorted(path for path in run_dir.glob("part-*") if path.is_dir())
     workers: dict[str, Any] = {}
+    started: list[str] = []
+    finished: list[str] = []
+    reasons_seen: set[str] = set()
     records: list[tuple[str, bool, str, dict[str, Any]]] = []  # source, article, line, record
     for part in parts:
         run_json = part / "run.json"
@@ -85,6 +108,10 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             "counts": info.get("counts") if info else None,
             "accounting_ok": info["accounting"]["ok"] if info else None,
         }
+        if info:
+            started.append(str(info.get("started_at") or ""))
+            finished.append(str(info.get("finished_at") or ""))
+        reasons_seen.add(str(info.get("finish_reason")) if info else "killed")
         for name, is_article in (("articles.jsonl", True), ("rejects.jsonl", False)):
             path = part / name
             if not path.exists():
@@ -140,6 +167,12 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
     summary = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_dir.name,
+        "spider": run_dir.parent.name,
+        "started_at": min(filter(None, started), default=None),
+        "finished_at": max(filter(None, finished), default=None),
+        # The workers' finish reasons: one word when they agree ("killed": a part without
+        # run.json).
+        "finish_reason": ", ".join(sorted(reasons_seen)) or None,
         "merged_at": datetime.now(UTC).isoformat(),
         "workers": workers,
         "files": {
@@ -164,8 +197,57 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             "missing_inputs": missing[:SHOWN],
             "duplicated_inputs": duplicated[:SHOWN],
         },
+        **merged_discovery(run_dir),
     }
     tmp = run_dir / "run.json.tmp"
     tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, run_dir / "run.json")
     return summary
+
+
+def merged_discovery(run_dir: Path) -> dict[str, Any]:
+    """The enqueues' discovery reports added up, as `discovery` of a single-machine run."""
+    reports = []
+    for path in sorted(run_dir.glob("discovery-*.json")):
+        try:
+            reports.append((path, json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError):
+            continue  # a report being written (or torn by a kill): its inputs still count
+    if not reports:
+        return {}
+    sources: list[dict[str, Any]] = []
+    filtered: Counter[str] = Counter()
+    accepted = 0
+    enqueues = []
+    for path, report in reports:
+        discovery = report.get("discovery", {})
+        sources.extend(discovery.get("sources", []))
+        filtered.update(discovery.get("filtered", {}))
+        accepted += int(discovery.get("accepted", 0))
+        enqueues.append(
+            {
+                "report": path.name,
+                "spider": report.get("spider"),
+                "arguments": report.get("arguments"),
+                "accepted": discovery.get("accepted"),
+                "finish_reason": report.get("finish_reason"),
+            }
+        )
+    return {
+        "discovery": {
+            "sources": sources,
+            "accepted": accepted,
+            "filtered": dict(sorted(filtered.items())),
+            "enqueues": enqueues,
+        }
+    }
+
+
+class _Stats:
+    """What RunReport.finish needs of a stats collector, outside a crawl."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def set_value(self, key: str, value: Any) -> None:
+        self.values[key] = value

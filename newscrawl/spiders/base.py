@@ -132,12 +132,13 @@ class NewsSpider(Spider):
             )
             return
         try:
-            fields = await extractor_for(self.crawler).extract(
+            page = await extractor_for(self.crawler).extract(
                 response.body, content_type, response.url
             )
         except ExtractionFailed as exc:  # a crash, a time-out or a bug: the input still ends
             yield self.reject_input(input_id, response.url, exc.reason, exc.detail, **common)
             return
+        fields: ArticleFields = page.fields
         record = {
             "url": response.url,
             **fields.record_fields(),
@@ -150,7 +151,10 @@ class NewsSpider(Spider):
             },
             "warnings": fields.problems,
         }
-        yield self.page_outcome(input_id, response, fields, record, common)
+        outcome = self.page_outcome(input_id, response, fields, record, common)
+        if isinstance(outcome, CandidateItem):
+            outcome.signature = page.signature
+        yield outcome
 
     def page_outcome(
         self,

@@ -5,6 +5,12 @@ Every URL a run decides to fetch is opened in the ledger and ends as one record,
 `articles` spider. URLs filtered out before fetching (`since`, `allow`/`deny`,
 `max_articles`, off-domain, repeats, unusable URLs) are only counted, by reason, in run.json;
 so is every source (sitemap, feed, robots.txt) with its status.
+
+Frontier mode (`scrapy enqueue --sitemaps/--domains/--feeds`, distributed mode): the spider
+is given a `Frontier` and, instead of opening an input and requesting the page, yields each
+accepted URL as a `FrontierEntry` item (its `discovered_via`, and whether its host is one the
+user named) for `FrontierPipeline` to queue. It then fetches sources only, never a page; the
+workers decide `seen_before` when they claim the entry, against the shared state store.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from newscrawl.discovery import is_older_than
+from newscrawl.distributed import Frontier, FrontierEntry
 from newscrawl.inputs import to_fetchable_url, url_key
 from newscrawl.items import RejectItem
 from newscrawl.middlewares import WEB_SCHEMES
 from newscrawl.reruns import Reruns
 from newscrawl.spiders.base import NewsSpider
-from newscrawl.spiders.params import DiscoveryParams
+from newscrawl.spiders.params import DiscoveryParams, SpiderArgumentError
 from schemas import Discovery, RejectReason
 
 
@@ -33,9 +40,12 @@ class DiscoverySpider(NewsSpider):
 
     params: DiscoveryParams
 
-    def __init__(self, params: DiscoveryParams) -> None:
+    def __init__(self, params: DiscoveryParams, frontier: object = None) -> None:
         super().__init__()
+        if frontier is not None and not isinstance(frontier, Frontier):
+            raise SpiderArgumentError("-a frontier: unknown argument")  # set by enqueue only
         self.params = params
+        self.frontier: Frontier | None = frontier
         self.filtered: Counter[str] = Counter()
         self.sources: list[dict[str, Any]] = []
         self._offered: set[str] = set()
@@ -43,15 +53,19 @@ class DiscoverySpider(NewsSpider):
         self._sources_requested = 0
         self._sources_pending = 0  # sources requested and not yet read (or failed)
 
-    def offer(self, url: str, via: Discovery) -> Request | RejectItem | None:
+    def offer(self, url: str, via: Discovery) -> Request | RejectItem | FrontierEntry | None:
         """What an announced URL becomes: a request; a `seen_before` reject when an earlier
-        run exported it (not fetched again); or None (counted) when it is filtered out."""
+        run exported it (not fetched again); or None (counted) when it is filtered out. In
+        frontier mode: the entry to queue for the workers."""
         reason = self._filter_reason(url, via)
         if reason is not None:
             self.filtered[reason] += 1
             self.crawler.stats.inc_value(f"newscrawl/discovery/filtered/{reason}")
             return None
         self._accepted += 1
+        if self.frontier is not None:
+            host = (urlsplit(url).hostname or "").lower()
+            return FrontierEntry(url, via, trusted=host in self.user_hosts)
         input_id = self.open_input(url)
         reruns = self.crawler.get_extension(Reruns)
         earlier = reruns.exported_before(url) if reruns is not None else None

@@ -15,6 +15,7 @@ from scrapy import Request
 from scrapy.http import Response
 
 from newscrawl.discovery import SourceError, parse_feed
+from newscrawl.distributed import FrontierEntry
 from newscrawl.inputs import read_url_file, to_fetchable_url
 from newscrawl.items import RejectItem
 from newscrawl.spiders.discovery_base import DiscoverySpider
@@ -29,7 +30,8 @@ class FeedsSpider(DiscoverySpider):
     params: FeedsParams
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(parse_params(FeedsParams, kwargs))
+        frontier = kwargs.pop("frontier", None)  # scrapy enqueue (frontier mode) only
+        super().__init__(parse_params(FeedsParams, kwargs), frontier)
         for item in self.params.feeds:
             if "://" not in item and not Path(item).is_file():
                 raise SpiderArgumentError(f"-a feeds: not a URL and no such file: {item}")
@@ -59,7 +61,7 @@ class FeedsSpider(DiscoverySpider):
             else:
                 yield line.url
 
-    def parse_feed(self, response: Response) -> Iterator[Request | RejectItem]:
+    def parse_feed(self, response: Response) -> Iterator[Request | RejectItem | FrontierEntry]:
         """The feed's item links, with their dates and titles as hints."""
         try:
             entries = parse_feed(response.body)

@@ -94,6 +94,15 @@ def parse_params(model: type[P], arguments: dict[str, Any]) -> P:
         raise SpiderArgumentError("; ".join(problems)) from None
 
 
+def as_options(message: str) -> str:
+    """A `SpiderArgumentError` message with `-a name` written as the option `--name`.
+
+    `scrapy enqueue` takes the discovery arguments as options (`--max-articles 200`) and
+    validates them with the same models, so its messages name the option the user typed.
+    """
+    return re.sub(r"-a (\w+)", lambda m: "--" + m.group(1).replace("_", "-"), message)
+
+
 class DiscoveryParams(BaseModel):
     """Arguments every discovery spider shares: which announced URLs to fetch."""
 

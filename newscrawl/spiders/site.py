@@ -16,6 +16,7 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
+from newscrawl.distributed import FrontierEntry
 from newscrawl.extraction import ArticleFields
 from newscrawl.inputs import to_fetchable_url
 from newscrawl.items import CandidateItem, NavigationItem, RejectItem
@@ -51,8 +52,10 @@ class SiteSpider(DiscoverySpider):
 
     def offer(  # type: ignore[override]
         self, url: str, via: Discovery, depth: int = 0
-    ) -> Request | RejectItem | None:
-        """As for every discovery spider, plus: same hosts only, and the depth travelled."""
+    ) -> Request | RejectItem | FrontierEntry | None:
+        """As for every discovery spider, plus: same hosts only, and the depth travelled.
+
+        (Never in frontier mode: following links means fetching the pages.)"""
         if urlsplit(url).netloc.lower() not in self._hosts:
             self.filtered["off_domain"] += 1
             self.crawler.stats.inc_value("newscrawl/discovery/filtered/off_domain")

@@ -18,6 +18,7 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from newscrawl.discovery import SourceError, decompress, parse_sitemap
+from newscrawl.distributed import FrontierEntry
 from newscrawl.inputs import to_fetchable_url, url_key
 from newscrawl.items import RejectItem
 from newscrawl.spiders.discovery_base import DiscoverySpider
@@ -32,7 +33,8 @@ class SitemapSpider(DiscoverySpider):
     params: SitemapParams
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(parse_params(SitemapParams, kwargs))
+        frontier = kwargs.pop("frontier", None)  # scrapy enqueue (frontier mode) only
+        super().__init__(parse_params(SitemapParams, kwargs), frontier)
         try:
             self._start_sitemaps = [
                 to_fetchable_url(url, Path.cwd()) for url in self.params.sitemaps or []
@@ -94,7 +96,7 @@ class SitemapSpider(DiscoverySpider):
             self._sitemaps_read.add(key)
             yield self.source_request(url, "sitemap", self.parse_sitemap, user_given=user_given)
 
-    def parse_sitemap(self, response: Response) -> Iterator[Request | RejectItem]:
+    def parse_sitemap(self, response: Response) -> Iterator[Request | RejectItem | FrontierEntry]:
         """A sitemap index's children, or the article URLs of a sitemap."""
         try:
             body = decompress(response.body, response.url, self.settings.getint("DOWNLOAD_MAXSIZE"))

@@ -1,8 +1,9 @@
 """An extraction function that misbehaves on request, for the worker-pool tests.
 
 Loaded into a real crawl with `-s NEWSCRAWL_EXTRACT_FUNCTION=tests.support.faulty_extract.
-extract_article`. A page whose URL contains one of the markers below hangs, kills its process
-or raises; every other page goes to the real extractor. The extraction code is untouched.
+extract_article`. A page whose URL contains one of the markers below hangs, kills its
+process, raises, or returns a result the crawler cannot load; every other page goes to the
+real extractor. The extraction code is untouched.
 """
 
 from __future__ import annotations
@@ -17,6 +18,18 @@ from newscrawl.extraction import extract_article as real_extract_article
 HANG = "hang-extraction"  # sleeps far past any test timeout
 CRASH = "crash-extraction"  # the process dies at once, as on a segfault or the OOM killer
 RAISE = "raise-extraction"  # an ordinary exception: a bug in the extractor
+UNREADABLE = "unreadable-extraction"  # a result that pickles in the worker, not back in the crawl
+
+
+class _Unreadable:
+    """Pickles fine; unpickling it raises (as a class only the worker could import would)."""
+
+    def __reduce__(self) -> tuple[object, tuple[()]]:
+        return (_refuse_to_load, ())
+
+
+def _refuse_to_load() -> None:
+    raise RuntimeError("this result cannot be loaded in the crawler")
 
 
 def extract_article(html: str | bytes, url: str) -> ArticleFields:
@@ -26,4 +39,7 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
         os.kill(os.getpid(), signal.SIGKILL)
     if RAISE in url:
         raise RuntimeError(f"simulated extractor bug on {url}")
-    return real_extract_article(html, url)
+    fields = real_extract_article(html, url)
+    if UNREADABLE in url:
+        fields.problems.append({"field": "section", "value": _Unreadable()})  # type: ignore[dict-item]
+    return fields
