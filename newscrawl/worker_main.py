@@ -75,8 +75,8 @@ def extract_page(
     article_text = getattr(fields, "text", None)
     signed = (
         neardup.to_bytes(neardup.signature(article_text))
-        if isinstance(article_text, str) and article_text
-        else None
+        if isinstance(article_text, str) and article_text and not getattr(fields, "is_listing", 0)
+        else None  # no article, nothing to compare
     )
     return ExtractedPage(fields, signed)
 

@@ -189,7 +189,8 @@ def test_bad_discovery_arguments_name_the_argument(
 ) -> None:
     result = run_crawl(tmp_path, *args, spider=spider)
     assert result.returncode == 1
-    assert message in result.log
+    assert f"newscrawl: {message}" in result.log  # one line saying what to fix
+    assert "Traceback" not in result.log
 
 
 def test_sitemap_parser_rejects_what_is_not_a_sitemap() -> None:

@@ -529,3 +529,30 @@ def test_redis_killed_mid_run(
     exported = Counter(a["requested_url"] for a in read_jsonl(run_dir / "articles.jsonl"))
     assert set(exported) == set(page_urls) and max(exported.values()) == 1
     assert read_jsonl(run_dir / "rejects.jsonl") == []
+
+
+def test_a_redis_password_never_reaches_the_log(
+    clean_redis: RedisServer, slow_site: FixtureServer, tmp_path: Path
+) -> None:
+    """Credentials in NEWSCRAWL_REDIS_URL appear masked wherever the URL is logged or kept."""
+    client = clean_redis.client()
+    client.acl_setuser(
+        "newscrawl-test", enabled=True, passwords=["+s3cr3t-pw"], keys=["*"], channels=["*"],
+        commands=["+@all"],
+    )  # fmt: skip
+    url = clean_redis.url.replace("redis://", "redis://newscrawl-test:s3cr3t-pw@")
+    output = tmp_path / "out"
+    urls = tmp_path / "urls.txt"
+    page_urls = [f"{slow_site.base}/gen/{n}.html" for n in range(1101, 1104)]
+    urls.write_text("\n".join(page_urls) + "\n", encoding="utf-8")
+    run_dir = output / "articles" / enqueue(url, output, urls)
+    done = subprocess.run(
+        worker_command(url, output, "w1"), cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert "redis://newscrawl-test:***@127.0.0.1" in log  # the worker's start line
+    assert "s3cr3t-pw" not in log
+    assert "s3cr3t-pw" not in (run_dir / "part-w1" / "run.json").read_text(encoding="utf-8")
+    assert len(read_jsonl(run_dir / "part-w1" / "articles.jsonl")) == len(page_urls)
+    client.acl_deluser("newscrawl-test")

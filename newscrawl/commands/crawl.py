@@ -11,12 +11,15 @@ apply, 3 wins.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import tempfile
 from pathlib import Path
 
 from scrapy.commands import crawl
 from scrapy.exceptions import UsageError
+
+from newscrawl.spiders.params import SpiderArgumentError
 
 EXIT_CANNOT_START = 1
 EXIT_ACCOUNTING_FAILED = 3
@@ -32,6 +35,22 @@ def output_problem(directory: Path) -> str | None:
     except OSError as exc:
         return f"{type(exc).__name__}: {exc.strerror or exc}"
     return None
+
+
+def _explain_bad_arguments(started: asyncio.Future[None]) -> None:
+    """A bad spider argument: its one-line message, not asyncio's traceback of the task.
+
+    The crawl then never started, so Scrapy marks it failed and we exit 1 as usual.
+    """
+    if started.cancelled():
+        return
+    error = started.exception()  # retrieved: asyncio no longer logs it with a traceback
+    if isinstance(error, SpiderArgumentError):
+        print(f"newscrawl: {error}", file=sys.stderr)
+    elif error is not None:
+        started.get_loop().call_exception_handler(
+            {"message": "the crawl could not start", "exception": error, "future": started}
+        )
 
 
 class Command(crawl.Command):
@@ -50,7 +69,9 @@ class Command(crawl.Command):
             )
             self.exitcode = EXIT_CANNOT_START
             return
-        self.crawler_process.crawl(crawler, **opts.spargs)
+        started = self.crawler_process.crawl(crawler, **opts.spargs)
+        if isinstance(started, asyncio.Future):
+            started.add_done_callback(_explain_bad_arguments)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:
             self.exitcode = EXIT_CANNOT_START
