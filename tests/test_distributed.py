@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import IO
 
 import pytest
 from scrapy import Request, Spider
@@ -116,6 +117,22 @@ def records_written(run_dir: Path) -> int:
     return total
 
 
+def stop_workers(
+    workers: dict[str, subprocess.Popen[bytes]], logs: dict[str, IO[str]]
+) -> dict[str, str]:
+    """Kill the workers still running; their logs' text by worker name."""
+    for process in workers.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    log_text = {}
+    for name, handle in logs.items():
+        handle.seek(0)
+        log_text[name] = handle.read()
+        handle.close()
+    return log_text
+
+
 def wait_until(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not condition():
@@ -160,15 +177,7 @@ def test_three_workers_sigkill_and_redis_restart(
         for name in ("w1", "w2"):
             workers[name].wait(timeout=240)
     finally:
-        for process in workers.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        log_text = {}
-        for name, handle in logs.items():
-            handle.seek(0)
-            log_text[name] = handle.read()
-            handle.close()
+        log_text = stop_workers(workers, logs)
     for name in ("w1", "w2"):
         assert workers[name].returncode == 0, log_text[name][-3000:]
     assert in_flight_at_kill > 0
@@ -508,15 +517,7 @@ def test_redis_killed_mid_run(
         for process in workers.values():
             process.wait(timeout=180)
     finally:
-        for process in workers.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        log_text = {}
-        for name, handle in logs.items():
-            handle.seek(0)
-            log_text[name] = handle.read()
-            handle.close()
+        log_text = stop_workers(workers, logs)
     for name, process in workers.items():
         assert process.returncode == 0, log_text[name][-3000:]
     assert written_at_kill < len(page_urls)  # the crash fell mid-run
