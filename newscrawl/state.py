@@ -5,8 +5,8 @@ the other URLs it is known by as aliases: first seen, last fetched, ETag / Last-
 `content_sha256`, revision, the run that exported it, and a MinHash signature for
 near-duplicate detection, found through its LSH band keys (`newscrawl.neardup`), so finding
 near copies reads a few rows instead of holding every signature in memory. Only exported
-articles are saved (by the writer, after their line
-is written), so a killed run never marks an unwritten page as seen.
+articles are saved (by the writer, after their line is written), so a killed run never
+marks an unwritten page as seen.
 
 `StateStore` is the interface (small, so a Redis store can follow); `SqliteStateStore` the
 default: WAL journal, one transaction per save, and an exclusive lock file held for the whole
