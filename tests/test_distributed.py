@@ -557,3 +557,25 @@ def test_a_redis_password_never_reaches_the_log(
     assert "s3cr3t-pw" not in (run_dir / "part-w1" / "run.json").read_text(encoding="utf-8")
     assert len(read_jsonl(run_dir / "part-w1" / "articles.jsonl")) == len(page_urls)
     client.acl_deluser("newscrawl-test")
+
+
+def test_merge_exits_4_when_the_error_rate_is_too_high(
+    clean_redis: RedisServer, slow_site: FixtureServer, tmp_path: Path
+) -> None:
+    """As `scrapy crawl`: accounting fine, but most pages failed (a site blocking us)."""
+    output = tmp_path / "out"
+    urls = tmp_path / "urls.txt"
+    good = f"{slow_site.base}/gen/1201.html"
+    missing = [f"{slow_site.base}/missing-{n}.html" for n in range(3)]
+    urls.write_text("\n".join([good, *missing]) + "\n", encoding="utf-8")
+    run_dir = output / "articles" / enqueue(clean_redis.url, output, urls)
+    worker = subprocess.run(
+        worker_command(clean_redis.url, output, "w1"),
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert worker.returncode == 4, (worker.stdout + worker.stderr)[-3000:]
+    code, summary = merge(run_dir)
+    assert code == 4
+    assert summary["accounting"]["ok"] is True
+    assert summary["counts"]["rejects_by_reason"] == {"http_error": 3}
+    assert summary["summary"]["error_rate"]["exceeded"] is True

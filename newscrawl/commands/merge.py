@@ -11,8 +11,9 @@ worker, found the page already exported). An input still with two records, one o
 killed worker (a part without run.json: it died between writing a record and acknowledging
 it), keeps the other worker's; both drops are counted in run.json. Writes the union to
 RUN_DIR/articles.jsonl and rejects.jsonl, and RUN_DIR/run.json (counts, per worker,
-accounting). Exit status 0 when the accounting holds, 3 when it does not, 2 (usage error) when
-RUN_DIR is not a distributed run.
+accounting). Exit status 0 when the accounting holds, 3 when it does not, 4 when it holds but
+the share of `download_error`/`http_error` rejects passed `NEWSCRAWL_MAX_ERROR_RATE` (as
+`scrapy crawl` exits), 2 (usage error) when RUN_DIR is not a distributed run.
 
 The discovery reports `scrapy enqueue --sitemaps/--domains/--feeds` wrote (`discovery-*.json`)
 are added up into run.json's `discovery` (sources listed, filtered counts summed, `accepted`
@@ -36,10 +37,10 @@ from typing import Any
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from newscrawl.commands.crawl import EXIT_ACCOUNTING_FAILED, EXIT_ERROR_RATE
 from newscrawl.extensions.runreport import RunReport
 from schemas import SCHEMA_VERSION
 
-EXIT_ACCOUNTING_FAILED = 3
 SHOWN = 20  # missing / duplicated inputs listed in run.json
 
 
@@ -58,7 +59,7 @@ class Command(ScrapyCommand):
             raise UsageError("give one run directory")
         assert self.settings is not None
         settings = self.settings
-        summary = merge_run(Path(args[0]))
+        merge_run(Path(args[0]))
         report = RunReport(
             _Stats(),  # type: ignore[arg-type]  # only set_value is used
             max_error_rate=settings.getfloat("NEWSCRAWL_MAX_ERROR_RATE"),
@@ -81,6 +82,8 @@ class Command(ScrapyCommand):
                 f" {accounting['duplicated']} inputs; see {Path(args[0]) / 'run.json'}"
             )
             self.exitcode = EXIT_ACCOUNTING_FAILED
+        elif summary["summary"]["error_rate"]["exceeded"]:  # as `scrapy crawl` exits
+            self.exitcode = EXIT_ERROR_RATE
 
 
 def merge_run(run_dir: Path) -> dict[str, Any]:
