@@ -437,6 +437,35 @@ def test_enqueue_sitemaps_and_feeds_for_the_workers(
     assert summary["drift"]["previous_run"] is None
     assert "<h1>newscrawl run " in (run_dir / "report.html").read_text(encoding="utf-8")
 
+    # A later run over the same feed: the shared state store knows the pages, so the worker
+    # fetches none of them; each ends as seen_before, still saying how it was found.
+    hits_before = article_hits(news_site)
+    again = run_enqueue(
+        clean_redis.url, output, "--feeds", f"{base}/feeds/atom.xml", "--since", "2025-01-01"
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    second_dir = output / "articles" / again.stdout.split()[1].rstrip(":")
+    assert second_dir != run_dir
+    worker = subprocess.run(
+        worker_command(clean_redis.url, output, "w3"),
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert worker.returncode == 0, (worker.stdout + worker.stderr)[-3000:]
+    code, second = merge(second_dir)
+    assert code == 0, second["accounting"]
+    assert article_hits(news_site) == hits_before
+    assert read_jsonl(second_dir / "articles.jsonl") == []
+    rejects = {r["url"]: r for r in read_jsonl(second_dir / "rejects.jsonl")}
+    announced = [s for s in IN_ATOM if s in NEW]
+    assert set(rejects) == {base + s.path for s in announced}
+    for story in announced:
+        reject = rejects[base + story.path]
+        assert reject["reason"] == "seen_before"
+        assert reject["discovered_via"] == {
+            "kind": "feed", "source": f"{base}/feeds/atom.xml",
+            "title": story.title, "published_at": story.date,
+        }  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("args", "message"),
