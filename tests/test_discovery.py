@@ -217,3 +217,44 @@ def test_rerunning_a_feed_fetches_only_new_articles(site: NewsSite, tmp_path: Pa
     assert second.articles == []
     assert sorted(r["reason"] for r in second.rejects) == ["seen_before"] * len(IN_RSS)
     assert {s.path: site.hits.get(s.path, 0) for s in IN_RSS} == hits_before  # nothing fetched
+
+
+def test_refresh_revalidates_what_a_feed_announces_again(site: NewsSite, tmp_path: Path) -> None:
+    """`-a refresh=true`: pages exported before are fetched again (conditional requests); an
+    unchanged body ends as `unchanged`, a corrected story as revision 2."""
+    state = {"NEWSCRAWL_STATE": str(tmp_path / "state.sqlite3")}
+    feed = f"feeds={site.base}/feeds/rss.xml"
+    first = run_crawl(tmp_path / "one", "-a", feed, settings=state, spider="feeds")
+    _check_accounting(first)
+    corrected = IN_RSS[0]
+    original = site.pages[corrected.path]
+    correction = b"<p>Correction: an earlier version of this story gave the wrong date.</p>"
+    site.pages[corrected.path] = (
+        original[0],
+        original[1].replace(b"</div></article>", correction + b"</div></article>"),
+    )
+    try:
+        hits_before = {s.path: site.hits.get(s.path, 0) for s in IN_RSS}
+        second = run_crawl(
+            tmp_path / "two", "-a", feed, "-a", "refresh=true", settings=state, spider="feeds"
+        )
+    finally:
+        site.pages[corrected.path] = original
+    _check_accounting(second)
+    assert {s.path: site.hits.get(s.path, 0) - hits_before[s.path] for s in IN_RSS} == {
+        s.path: 1 for s in IN_RSS
+    }
+    [article] = second.articles
+    assert article["url"] == site.base + corrected.path
+    assert article["revision"] == 2
+    assert article["previous_sha256"] == first_sha(first, corrected.path, site)
+    assert article["text"].endswith(
+        "Correction: an earlier version of this story gave the wrong date."
+    )
+    assert article["discovered_via"]["kind"] == "feed"
+    assert sorted(r["reason"] for r in second.rejects) == ["unchanged"] * (len(IN_RSS) - 1)
+
+
+def first_sha(result: CrawlResult, path: str, site: NewsSite) -> str:
+    [found] = [a for a in result.articles if a["url"] == site.base + path]
+    return str(found["content_sha256"])

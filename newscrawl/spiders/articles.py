@@ -10,18 +10,14 @@ job directory (`-a resume=DIR` or `-s JOBDIR=DIR`) a killed run's settled inputs
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from typing import Any, Self
 
-from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.http import Response
 
 from newscrawl.inputs import InputLine, parse_input, read_url_file, url_key
 from newscrawl.reruns import Reruns
 from newscrawl.spiders.base import MAX_REJECT_URL, NewsSpider
 from newscrawl.spiders.params import ArticlesParams, parse_params
-from newscrawl.state import PageState
 from schemas import Discovery, RejectReason
 
 
@@ -104,36 +100,3 @@ class ArticlesSpider(NewsSpider):
                     " (-a refresh=true refetches)",
                     duplicate_of=earlier.url, discovered_via=via,
                 )  # fmt: skip
-
-    def revalidation_request(
-        self, input_id: int, url: str, via: Discovery, earlier: PageState
-    ) -> Request:
-        """A conditional request for a page an earlier run exported (`-a refresh=true`)."""
-        headers = {}
-        if earlier.etag:
-            headers["If-None-Match"] = earlier.etag
-        if earlier.last_modified:
-            headers["If-Modified-Since"] = earlier.last_modified
-        request = self.page_request(input_id, url, via)
-        meta = {
-            **request.meta,
-            "handle_httpstatus_list": [304],
-            "earlier": {"url": earlier.url, "run_id": earlier.run_id},
-        }
-        revalidation = request.replace(meta=meta, callback=self.parse_revalidated)
-        revalidation.headers.update(headers)
-        return revalidation
-
-    def parse_revalidated(self, response: Response) -> Any:
-        """A 304 ends the input as `unchanged`; a full answer is parsed like any page."""
-        if response.status != 304:
-            return self.parse_page(response)
-        earlier = response.meta["earlier"]
-        reject = self.reject_input(
-            response.meta["input_id"], response.url, RejectReason.unchanged,
-            f"not modified since run {earlier['run_id']} (HTTP 304)",
-            http_status=304, fetched_at=datetime.now(UTC),
-            requested_url=response.meta["requested_url"], duplicate_of=earlier["url"],
-            discovered_via=response.meta.get("discovered_via"),
-        )  # fmt: skip
-        return [reject]

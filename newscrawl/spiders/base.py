@@ -30,6 +30,7 @@ from newscrawl.items import CandidateItem, NavigationItem, RejectItem
 from newscrawl.ledger import Ledger
 from newscrawl.middlewares import WEB_SCHEMES, BlockedTarget
 from newscrawl.spiders.params import INPUTS_FROM_REDIS
+from newscrawl.state import PageState
 from newscrawl.workers import ExtractionFailed, extractor_for
 from schemas import Discovery, Reject, RejectReason
 
@@ -99,6 +100,39 @@ class NewsSpider(Spider):
             url=url[:MAX_REJECT_URL], reason=reason, detail=detail, spider=self.name, **extra
         )
         return RejectItem(input_id, reject)
+
+    def revalidation_request(
+        self, input_id: int, url: str, via: Discovery | None, earlier: PageState
+    ) -> Request:
+        """A conditional request for a page an earlier run exported (`-a refresh=true`)."""
+        headers = {}
+        if earlier.etag:
+            headers["If-None-Match"] = earlier.etag
+        if earlier.last_modified:
+            headers["If-Modified-Since"] = earlier.last_modified
+        request = self.page_request(input_id, url, via)
+        meta = {
+            **request.meta,
+            "handle_httpstatus_list": [304],
+            "earlier": {"url": earlier.url, "run_id": earlier.run_id},
+        }
+        revalidation = request.replace(meta=meta, callback=self.parse_revalidated)
+        revalidation.headers.update(headers)
+        return revalidation
+
+    def parse_revalidated(self, response: Response) -> Any:
+        """A 304 ends the input as `unchanged`; a full answer is parsed like any page."""
+        if response.status != 304:
+            return self.parse_page(response)
+        earlier = response.meta["earlier"]
+        reject = self.reject_input(
+            response.meta["input_id"], response.url, RejectReason.unchanged,
+            f"not modified since run {earlier['run_id']} (HTTP 304)",
+            http_status=304, fetched_at=datetime.now(UTC),
+            requested_url=response.meta["requested_url"], duplicate_of=earlier["url"],
+            discovered_via=response.meta.get("discovered_via"),
+        )  # fmt: skip
+        return [reject]
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         """Extract the article from a fetched page, or reject the page with the reason.

@@ -55,7 +55,8 @@ class DiscoverySpider(NewsSpider):
 
     def offer(self, url: str, via: Discovery) -> Request | RejectItem | FrontierEntry | None:
         """What an announced URL becomes: a request; a `seen_before` reject when an earlier
-        run exported it (not fetched again); or None (counted) when it is filtered out. In
+        run exported it (not fetched again; with `-a refresh=true`, a conditional request
+        instead); or None (counted) when it is filtered out. In
         frontier mode: the entry to queue for the workers."""
         reason = self._filter_reason(url, via)
         if reason is not None:
@@ -69,10 +70,13 @@ class DiscoverySpider(NewsSpider):
         input_id = self.open_input(url)
         reruns = self.crawler.get_extension(Reruns)
         earlier = reruns.exported_before(url) if reruns is not None else None
+        if earlier is not None and self.params.refresh:
+            return self.revalidation_request(input_id, url, via, earlier)
         if earlier is not None:
             return self.reject_input(
                 input_id, url, RejectReason.seen_before,
-                f"exported in run {earlier.run_id} as {earlier.url}; not fetched again",
+                f"exported in run {earlier.run_id} as {earlier.url}; not fetched again"
+                " (-a refresh=true refetches)",
                 duplicate_of=earlier.url, discovered_via=via,
             )  # fmt: skip
         return self.page_request(input_id, url, via)

@@ -112,6 +112,8 @@ class DiscoveryParams(BaseModel):
     max_articles: PositiveInt | None = None
     allow: re.Pattern[str] | None = None
     deny: re.Pattern[str] | None = None
+    # Refetch announced pages earlier runs exported (conditional requests), not `seen_before`.
+    refresh: bool = False
 
 
 class SitemapParams(DiscoveryParams):
