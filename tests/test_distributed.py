@@ -89,6 +89,14 @@ def worker_command(redis_url: str, output: Path, worker: str) -> list[str]:
     return scrapy_command("crawl", "articles", settings=worker_settings(redis_url, output, worker))
 
 
+def run_worker(redis_url: str, output: Path, worker: str) -> subprocess.CompletedProcess[str]:
+    """One distributed worker, run until it stops by itself (idle frontier)."""
+    return subprocess.run(
+        worker_command(redis_url, output, worker),
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
 def enqueue(redis_url: str, output: Path, urls: Path) -> str:
     settings = {"NEWSCRAWL_REDIS_URL": redis_url, "NEWSCRAWL_OUTPUT_DIR": str(output)}
     done = subprocess.run(
@@ -264,10 +272,7 @@ def test_stopped_worker_hands_back_its_inputs(
         if r["reason"] == "not_processed"
     ]
     assert len(read_jsonl(run_dir / "part-w1" / "articles.jsonl")) < len(page_urls)
-    second = subprocess.run(
-        worker_command(clean_redis.url, output, "w2"),
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    second = run_worker(clean_redis.url, output, "w2")
     assert second.returncode == 0, second.stdout[-3000:]
     code, summary = merge(run_dir)
     assert code == 0, summary["accounting"]
@@ -446,10 +451,7 @@ def test_enqueue_sitemaps_and_feeds_for_the_workers(
     assert again.returncode == 0, again.stderr[-3000:]
     second_dir = output / "articles" / again.stdout.split()[1].rstrip(":")
     assert second_dir != run_dir
-    worker = subprocess.run(
-        worker_command(clean_redis.url, output, "w3"),
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    worker = run_worker(clean_redis.url, output, "w3")
     assert worker.returncode == 0, (worker.stdout + worker.stderr)[-3000:]
     code, second = merge(second_dir)
     assert code == 0, second["accounting"]
@@ -576,9 +578,7 @@ def test_a_redis_password_never_reaches_the_log(
     page_urls = [f"{slow_site.base}/gen/{n}.html" for n in range(1101, 1104)]
     urls.write_text("\n".join(page_urls) + "\n", encoding="utf-8")
     run_dir = output / "articles" / enqueue(url, output, urls)
-    done = subprocess.run(
-        worker_command(url, output, "w1"), cwd=REPO, capture_output=True, text=True, timeout=120
-    )
+    done = run_worker(url, output, "w1")
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-3000:]
     assert "redis://newscrawl-test:***@127.0.0.1" in log  # the worker's start line
@@ -598,10 +598,7 @@ def test_merge_exits_4_when_the_error_rate_is_too_high(
     missing = [f"{slow_site.base}/missing-{n}.html" for n in range(3)]
     urls.write_text("\n".join([good, *missing]) + "\n", encoding="utf-8")
     run_dir = output / "articles" / enqueue(clean_redis.url, output, urls)
-    worker = subprocess.run(
-        worker_command(clean_redis.url, output, "w1"),
-        cwd=REPO, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    worker = run_worker(clean_redis.url, output, "w1")
     assert worker.returncode == 4, (worker.stdout + worker.stderr)[-3000:]
     code, summary = merge(run_dir)
     assert code == 4
