@@ -208,13 +208,12 @@ ISO_639_1 = frozenset(
 
 _URL_SCHEMES = {"http", "https", "file"}
 _SPACE_RUN = re.compile(r"\s+")
-_SPACE = re.compile(r"\s")
 
 
 def _absolute_url(value: str) -> str:
     if len(value) > MAX_URL_LENGTH:
         raise ValueError(f"URL longer than {MAX_URL_LENGTH} characters")
-    if _SPACE.search(value):
+    if _SPACE_RUN.search(value):
         raise ValueError("URL contains whitespace")
     parts = urlsplit(value)
     if parts.scheme not in _URL_SCHEMES:
