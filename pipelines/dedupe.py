@@ -42,17 +42,25 @@ class DedupePipeline:
 
     @staticmethod
     def _duplicate(item: ArticleItem, reason: RejectReason, first: str, what: str) -> RejectItem:
-        article: Article = item.article
-        reject = Reject(
-            url=article.url,
-            reason=reason,
-            detail=f"{what} {first}",
-            http_status=article.http_status,
-            fetched_at=article.fetched_at,
-            spider=article.spider,
-            requested_url=article.requested_url,
-            duplicate_of=first,
-            discovered_via=article.discovered_via,
-            record=article.model_dump(mode="json"),
-        )
-        return RejectItem(item.input_id, reject)
+        return duplicate_reject(item, reason, first, f"{what} {first}")
+
+
+def duplicate_reject(
+    item: ArticleItem, reason: RejectReason, first: str, detail: str, *, keep_record: bool = True
+) -> RejectItem:
+    """The reject for an article that repeats `first` (also used by `pipelines.history`);
+    `keep_record`: carry the article itself in `record`."""
+    article: Article = item.article
+    reject = Reject(
+        url=article.url,
+        reason=reason,
+        detail=detail,
+        http_status=article.http_status,
+        fetched_at=article.fetched_at,
+        spider=article.spider,
+        requested_url=article.requested_url,
+        duplicate_of=first,
+        discovered_via=article.discovered_via,
+        record=article.model_dump(mode="json") if keep_record else None,
+    )
+    return RejectItem(item.input_id, reject)

@@ -19,7 +19,8 @@ from newscrawl import neardup
 from newscrawl.items import ArticleItem, RejectItem
 from newscrawl.reruns import Reruns
 from newscrawl.urls import page_keys
-from schemas import Article, Reject, RejectReason
+from pipelines.dedupe import duplicate_reject
+from schemas import RejectReason
 
 
 class HistoryPipeline:
@@ -79,20 +80,7 @@ class HistoryPipeline:
 
 
 def _reject(item: ArticleItem, reason: RejectReason, first: str, detail: str) -> RejectItem:
-    article: Article = item.article
-    reject = Reject(
-        url=article.url,
-        reason=reason,
-        detail=detail,
-        http_status=article.http_status,
-        fetched_at=article.fetched_at,
-        spider=article.spider,
-        requested_url=article.requested_url,
-        duplicate_of=first,
-        discovered_via=article.discovered_via,
-        record=None if reason in _RECORD_NOT_KEPT else article.model_dump(mode="json"),
-    )
-    return RejectItem(item.input_id, reject)
+    return duplicate_reject(item, reason, first, detail, keep_record=reason not in _RECORD_NOT_KEPT)
 
 
 # The earlier record is the same page: no need to carry the body again.
