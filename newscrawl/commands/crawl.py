@@ -4,8 +4,10 @@ Scrapy's own `crawl` exits 0 whenever the spider started, even if records went m
 Exit statuses: 0 the run finished and every input has exactly one record; 1 the crawl could
 not start (bad arguments, unwritable output); 3 the accounting check failed; 4 the share of
 `download_error`/`http_error` rejects among the pages requested passed
-`NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down). When both 3 and 4
-apply, 3 wins.
+`NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down); 5 the run was stopped
+before it finished (Ctrl-C, SIGTERM, a CLOSESPIDER_* limit), every input has its record (the
+unreached ones `not_processed`) and the summary prints the command that resumes it. When
+several apply, the lowest of 3, 4, 5 wins.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from newscrawl.state import StateStoreError
 EXIT_CANNOT_START = 1
 EXIT_ACCOUNTING_FAILED = 3
 EXIT_ERROR_RATE = 4
+EXIT_STOPPED = 5
 
 
 def output_problem(directory: Path) -> str | None:
@@ -127,3 +130,5 @@ class Command(crawl.Command):
             self.exitcode = EXIT_ACCOUNTING_FAILED
         elif stats.get_value("newscrawl/error_rate_exceeded"):
             self.exitcode = EXIT_ERROR_RATE
+        elif stats.get_value("newscrawl/stopped_early"):
+            self.exitcode = EXIT_STOPPED
