@@ -227,7 +227,10 @@ def _chromium() -> str:
     """Chromium on PATH; else a failure naming the command (`make test` runs it as root)."""
     found = find_chromium()
     if found is None:
-        pytest.fail(f"chromium is not installed; install it with: sudo {INSTALL_CHROMIUM}")
+        pytest.fail(
+            f"chromium is not installed: run `sudo {INSTALL_CHROMIUM}`"
+            " (make test does it when run as root)"
+        )
     return found
 
 
