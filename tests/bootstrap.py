@@ -28,14 +28,24 @@ def find_chromium() -> str | None:
     return None
 
 
-def install_chromium() -> None:
-    """Install Debian's chromium with apt-get (as root only); exits non-zero if that fails."""
+def install_chromium() -> bool:
+    """Install Debian's chromium with apt-get (as root only); False, said why, if that fails.
+
+    A failure does not stop `make test`: the rest of the suite runs, and the report test
+    fails naming the command.
+    """
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     print(f"tests/bootstrap: chromium not on PATH; running apt-get update && {INSTALL_CHROMIUM}")
     for command in (["apt-get", "update", "-q"], [*INSTALL_CHROMIUM.split(), "-q"]):
         done = subprocess.run(command, env=env, check=False)
         if done.returncode != 0:
-            sys.exit(f"tests/bootstrap: {' '.join(command)} failed (status {done.returncode})")
+            print(
+                f"tests/bootstrap: {' '.join(command)} failed (status {done.returncode});"
+                " the report test will fail",
+                file=sys.stderr,
+            )
+            return False
+    return True
 
 
 def main() -> None:
