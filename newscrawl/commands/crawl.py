@@ -2,7 +2,8 @@
 
 Scrapy's own `crawl` exits 0 whenever the spider started, even if records went missing.
 Exit statuses: 0 the run finished and every input has exactly one record; 1 the crawl could
-not start (bad arguments, unwritable output); 3 the accounting check failed; 4 the share of
+not start (bad arguments or `NEWSCRAWL_*` values, the state store or job directory in use,
+unwritable output: one line on stderr says which); 3 the accounting check failed; 4 the share of
 `download_error`/`http_error` rejects among the pages requested passed
 `NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down); 5 the run was stopped
 before it finished (Ctrl-C, SIGTERM, a CLOSESPIDER_* limit), every input has its record (the
