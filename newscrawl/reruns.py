@@ -25,6 +25,9 @@ import json
 import logging
 import os
 import secrets
+import shlex
+import shutil
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -318,6 +321,31 @@ class Reruns:
             "torn_lines_dropped": self.settled.torn_lines,
         }
 
+    def resume_command(self, reason: str) -> str | None:
+        """For a run stopped before it finished (Ctrl-C, SIGTERM, a CLOSESPIDER_* limit): the
+        command that finishes it, or None for a finished run (or a distributed worker, whose
+        unfinished inputs went back to the shared frontier).
+
+        With a job directory that is the command as given. Without one, the job file is
+        written now into `<run dir>/job`, and the command is the one given plus
+        `-a resume=<run dir>/job`: the same run directory is then completed, its
+        `not_processed` rejects replaced. Spiders that cannot resume are just run again
+        (what they exported is `seen_before`, not fetched again).
+        """
+        settings = self.crawler.settings
+        if reason == "finished" or settings.get("NEWSCRAWL_REDIS_URL"):
+            return None
+        rest = sys.argv[1:]
+        if rest[:1] != ["crawl"]:  # Scrapy's command line took the command name out of argv
+            rest = ["crawl", *rest]
+        argv = [_command_name(sys.argv[0]), *rest]
+        resumable = getattr(self.crawler.spider, "resumable", False)
+        if self.job_dir is None and resumable:
+            self.job_dir = self.run_dir / "job"
+            self._write_job(finished=False)
+            argv += ["-a", f"resume={self.job_dir}"]
+        return shlex.join(argv)
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if reason == "finished":  # the next start with this job directory is a new run
             self._write_job(finished=True)
@@ -348,6 +376,15 @@ class InputScheduler(Scheduler):
 
     def _dqdir(self, jobdir: str | None) -> str | None:
         return None
+
+
+def _command_name(argv0: str) -> str:
+    """`scrapy` as the user typed it; the full path when it was found on PATH (cron's PATH
+    may differ), so the printed command runs as it is."""
+    if os.sep in argv0:
+        return argv0
+    found = shutil.which(argv0)
+    return found if found is not None else argv0
 
 
 def _read_job(job_dir: Path) -> dict[str, Any] | None:

@@ -91,9 +91,10 @@ def serve(sock: socket.socket, function_path: str) -> None:
     try:
         function = load_function(function_path)
     except Exception as exc:
-        send_message(sock, ("fatal", f"cannot load {function_path}: {type(exc).__name__}: {exc}"))
+        _say(sock, ("fatal", f"cannot load {function_path}: {type(exc).__name__}: {exc}"))
         return
-    send_message(sock, ("ready", os.getpid()))
+    if not _say(sock, ("ready", os.getpid())):
+        return
     while True:
         try:
             task = recv_message(sock)
@@ -118,8 +119,19 @@ def serve(sock: socket.socket, function_path: str) -> None:
 
 
 def send_message(sock: socket.socket, message: Any) -> None:
+    """One framed message; raises OSError (BrokenPipeError) if the other end is gone."""
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     sock.sendall(HEADER.pack(len(payload)) + payload)
+
+
+def _say(sock: socket.socket, message: Any) -> bool:
+    """Send a start-up message; False if the crawler already hung up (it stopped while this
+    worker was starting: nothing to report, the worker just leaves)."""
+    try:
+        send_message(sock, message)
+    except OSError:
+        return False
+    return True
 
 
 def recv_message(sock: socket.socket) -> Any:

@@ -156,7 +156,7 @@ class InProcessExtractor:
 
 
 class ExtractionPool:
-    """The worker processes, started at spider_opened and stopped at spider_closed."""
+    """The worker processes, started with the first request and stopped at spider_closed."""
 
     def __init__(self, crawler: Crawler, config: PoolSettings) -> None:
         self.crawler = crawler
@@ -175,12 +175,18 @@ class ExtractionPool:
             logger.warning("newscrawl: extraction workers need asyncio; extracting in-process")
             raise NotConfigured("extraction workers need the asyncio reactor")
         pool = cls(crawler, config)
-        crawler.signals.connect(pool.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(pool.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(pool.spider_closed, signal=signals.spider_closed)
         return pool
 
-    async def spider_opened(self) -> None:
-        # Workers start in the background; the first pages wait for them.
+    def request_scheduled(self) -> None:
+        """The crawl will fetch something: start the workers, in the background, while the
+        first pages download. A run that fetches nothing (a rerun of pages all exported
+        before) starts none, so it has no processes to start and hang up on."""
+        if not self._workers:
+            self._start()
+
+    def _start(self) -> None:
         self._workers = [_Worker(self, number) for number in range(self.config.workers)]
         logger.info(
             "newscrawl: extracting in %d worker processes (timeout %gs a page)",
@@ -196,7 +202,8 @@ class ExtractionPool:
         self._inc("max_waiting", self._max_waiting, set_value=True)
 
     async def extract(self, body: bytes, content_type: str, url: str) -> ExtractedPage:
-        assert self._workers, "the pool starts at spider_opened"
+        if not self._workers:  # a page that came without a scheduled request
+            self._start()
         self._waiting += 1
         self._max_waiting = max(self._max_waiting, self._waiting)
         try:

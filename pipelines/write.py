@@ -170,6 +170,7 @@ class JsonLinesWriter:
         os.replace(tmp, self.run_dir / "run.json")
         accounting = summary["accounting"]
         self.stats.set_value("newscrawl/accounting_ok", accounting["ok"])
+        self.stats.set_value("newscrawl/stopped_early", reason != "finished")
         log = logger.info if accounting["ok"] else logger.error
         log(
             "newscrawl: %d inputs -> %d articles + %d rejects; accounting %s; output in %s",
@@ -201,12 +202,16 @@ class JsonLinesWriter:
         assert self.run_dir is not None
         unsettled = int(self.stats.get_value("newscrawl/accounting/unsettled", 0))
         outcomes = self.counts["articles"] + self.counts["rejects"] + self.counts["navigation"]
+        finished = finish_reason == "finished"
+        # A stopped run's unreached inputs are its `not_processed` rejects: each input still
+        # has its one record. A finished run that left any is a bug (internal_error).
         ok = (
             ledger.balanced
             and outcomes == ledger.opened
-            and unsettled == 0
+            and (unsettled == 0 or not finished)
             and self.unwritable == 0
         )
+        resume = self.reruns.resume_command(finish_reason) if self.reruns is not None else None
         return {
             "schema_version": SCHEMA_VERSION,
             "run_id": self.run_id,
@@ -214,6 +219,7 @@ class JsonLinesWriter:
             "started_at": self.started_at.isoformat(),
             "finished_at": datetime.now(UTC).isoformat(),
             "finish_reason": finish_reason,
+            **({"stopped": _stopped(finish_reason, unsettled, resume)} if not finished else {}),
             "files": {
                 "articles": str(self.run_dir / "articles.jsonl"),
                 "rejects": str(self.run_dir / "rejects.jsonl"),
@@ -247,6 +253,26 @@ class JsonLinesWriter:
         """Sources read and URLs filtered before fetching, for spiders that discover URLs."""
         summary = getattr(self.crawler.spider, "discovery_summary", None)
         return {"discovery": summary()} if callable(summary) else {}
+
+
+_STOPPED_BY = {
+    "shutdown": "Ctrl-C or SIGTERM",
+    "cancelled": "the crawl was cancelled",
+    "closespider_timeout": "CLOSESPIDER_TIMEOUT",
+    "closespider_itemcount": "CLOSESPIDER_ITEMCOUNT",
+    "closespider_pagecount": "CLOSESPIDER_PAGECOUNT",
+    "closespider_errorcount": "CLOSESPIDER_ERRORCOUNT",
+}
+
+
+def _stopped(reason: str, not_processed: int, resume: str | None) -> dict[str, Any]:
+    """run.json's `stopped`: a run that ended before it finished, and how to finish it."""
+    return {
+        "reason": reason,
+        "by": _STOPPED_BY.get(reason, reason),
+        "not_processed": not_processed,
+        "resume_command": resume,
+    }
 
 
 def _escape_line_separators(line: str) -> str:

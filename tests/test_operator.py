@@ -19,6 +19,7 @@ import pytest
 from newscrawl.extensions.runreport import RunReport
 from schemas import Article, Reject
 from schemas.export import render
+from tests.bootstrap import INSTALL_CHROMIUM, find_chromium
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY, CrawlResult, run_crawl
 from tests.server import FixtureServer
 
@@ -223,13 +224,14 @@ def open_in_chromium(page: Path, profile: Path) -> tuple[str, list[str]]:
 
 
 def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        for folder in os.environ.get("PATH", "").split(os.pathsep):
-            if (Path(folder) / name).is_file():
-                return str(Path(folder) / name)
-    if os.environ.get("CI"):
-        pytest.fail("chromium is not installed (.ci/run installs Debian's chromium)")
-    pytest.skip("chromium is not installed: apt-get install chromium")
+    """Chromium on PATH; else a failure naming the command (`make test` runs it as root)."""
+    found = find_chromium()
+    if found is None:
+        pytest.fail(
+            f"chromium is not installed: run `sudo {INSTALL_CHROMIUM}`"
+            " (make test does it when run as root)"
+        )
+    return found
 
 
 def test_console_errors_are_seen(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import re
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -342,6 +343,78 @@ def test_a_crawl_stopped_with_sigint_resumes_too(server: FixtureServer, tmp_path
     assert result.run["accounting"]["ok"] is True
     assert result.run["finish_reason"] == "finished"
     assert result.run["reruns"]["attempt"] == 2
+
+
+def test_ctrl_c_exits_5_with_its_accounting_ok_and_the_printed_command_resumes_it(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """Ctrl-C mid-crawl, no job directory given: every input has its record, exit 5, and the
+    summary's resume command (run as printed) completes the same run directory."""
+    pages = [f"{server.base}/gen/{n}.html" for n in range(3000, 3150)]
+    urls = _write_urls(tmp_path / "urls.txt", pages)
+    output = tmp_path / "out"
+    command = [str(SCRAPY), "crawl", "articles", "-a", f"urls={urls}"]
+    for name, value in {
+        **FAST_SETTINGS, "LOG_LEVEL": "WARNING", "NEWSCRAWL_OUTPUT_DIR": str(output),
+        "NEWSCRAWL_STATE": str(tmp_path / "state.sqlite3"),
+    }.items():  # fmt: skip
+        command += ["-s", f"{name}={value}"]
+    server.gen_delay = 0.2  # 4 pages at a time: several seconds of crawl to interrupt
+    try:
+        with (tmp_path / "out.txt").open("wb") as out, (tmp_path / "err.txt").open("wb") as err:
+            process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err)
+            try:
+                deadline = time.monotonic() + 120
+                while _records_written(output) < 20:
+                    assert process.poll() is None, "crawl ended before Ctrl-C"
+                    assert time.monotonic() < deadline, "crawl too slow to reach 20 records"
+                    time.sleep(0.01)
+                process.send_signal(signal.SIGINT)
+                status = process.wait(timeout=120)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    finally:
+        server.gen_delay = 0.0
+    stdout = (tmp_path / "out.txt").read_text(encoding="utf-8")
+    stderr = (tmp_path / "err.txt").read_text(encoding="utf-8")
+    assert status == 5, stderr[-3000:]
+    assert "Traceback" not in stderr and "FAILED" not in stderr, stderr[-3000:]
+    (run_dir,) = output.glob("articles/*")
+    stopped = CrawlResult(status, stderr, run_dir)
+    run = stopped.run
+    assert run["finish_reason"] == "shutdown"
+    assert run["accounting"]["ok"] is True
+    not_processed = [r for r in stopped.rejects if r["reason"] == "not_processed"]
+    assert 0 < len(not_processed) < len(pages) - 20
+    assert len(stopped.articles) + len(stopped.rejects) == len(pages)
+    assert {r["url"] for r in not_processed} | {a["requested_url"] for a in stopped.articles} == (
+        set(pages)
+    )
+    resume = f"{shlex.join(command)} -a resume={run_dir / 'job'}"
+    assert run["stopped"] == {
+        "reason": "shutdown", "by": "Ctrl-C or SIGTERM",
+        "not_processed": len(not_processed), "resume_command": resume,
+    }  # fmt: skip
+    assert stdout.splitlines()[-2:] == [
+        "STOPPED before it finished (Ctrl-C or SIGTERM; finish reason shutdown):"
+        f" {len(not_processed)} input(s) not_processed",
+        f"resume with: {resume}",
+    ]
+    fetched = sum(server.hits[page.split(server.base, 1)[1]] for page in pages)
+    # The printed command, run as printed, finishes the same run: every page an article.
+    done = subprocess.run(shlex.split(resume), cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    result = CrawlResult(done.returncode, done.stderr, run_dir)
+    assert sorted(a["requested_url"] for a in result.articles) == sorted(pages)
+    assert result.rejects == []
+    assert result.run["finish_reason"] == "finished" and "stopped" not in result.run
+    assert result.run["accounting"]["ok"] is True
+    assert result.run["reruns"]["attempt"] == 2
+    refetched = sum(server.hits[page.split(server.base, 1)[1]] for page in pages) - fetched
+    assert refetched == len(not_processed)  # only what the stopped attempt did not settle
 
 
 # --- the parts, without a crawl --------------------------------------------------------------

@@ -7,6 +7,9 @@ misbehaves for URLs carrying a marker (served by the fixture server under /marke
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -145,3 +148,17 @@ def test_bad_pool_settings_stop_the_crawl_at_start(
     result, _ = _crawl(tmp_path, [f"{server.base}/articles/{ARTICLES[0]}.html"], {name: value})
     assert result.returncode == 1, result.log[-3000:]
     assert message in result.log
+
+
+def test_a_worker_whose_crawler_hung_up_leaves_quietly() -> None:
+    """The crawler stopped while the worker was still starting: no BrokenPipeError."""
+    ours, theirs = socket.socketpair()
+    ours.close()  # the crawler is gone before the worker says it is ready
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "newscrawl.worker_main", str(theirs.fileno()), FAULTY],
+            pass_fds=[theirs.fileno()], capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        theirs.close()
+    assert (done.returncode, done.stderr) == (0, "")

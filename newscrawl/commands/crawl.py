@@ -2,10 +2,13 @@
 
 Scrapy's own `crawl` exits 0 whenever the spider started, even if records went missing.
 Exit statuses: 0 the run finished and every input has exactly one record; 1 the crawl could
-not start (bad arguments, unwritable output); 3 the accounting check failed; 4 the share of
+not start (bad arguments or `NEWSCRAWL_*` values, the state store or job directory in use,
+unwritable output: one line on stderr says which); 3 the accounting check failed; 4 the share of
 `download_error`/`http_error` rejects among the pages requested passed
-`NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down). When both 3 and 4
-apply, 3 wins.
+`NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down); 5 the run was stopped
+before it finished (Ctrl-C, SIGTERM, a CLOSESPIDER_* limit), every input has its record (the
+unreached ones `not_processed`) and the summary prints the command that resumes it. When
+several apply, the lowest of 3, 4, 5 wins.
 """
 
 from __future__ import annotations
@@ -18,12 +21,17 @@ from pathlib import Path
 
 from scrapy.commands import crawl
 from scrapy.exceptions import UsageError
+from scrapy.settings import Settings
 
+from newscrawl import settings as defaults
+from newscrawl.reruns import ResumeError
 from newscrawl.spiders.params import SpiderArgumentError
+from newscrawl.state import StateStoreError
 
 EXIT_CANNOT_START = 1
 EXIT_ACCOUNTING_FAILED = 3
 EXIT_ERROR_RATE = 4
+EXIT_STOPPED = 5
 
 
 def output_problem(directory: Path) -> str | None:
@@ -37,15 +45,50 @@ def output_problem(directory: Path) -> str | None:
     return None
 
 
+_KINDS: tuple[tuple[type, str, str], ...] = (
+    (bool, "getbool", "true or false (True/False, 1/0)"),
+    (int, "getint", "a whole number"),
+    (float, "getfloat", "a number"),
+)
+
+
+def settings_problem(settings: Settings) -> str | None:
+    """The first NEWSCRAWL_* setting whose value does not read as its type, or None.
+
+    Checked before the crawl starts, so `-s NEWSCRAWL_MIN_WORDS=abc` gives one line naming
+    the setting instead of a ValueError from whichever component reads it first. The type
+    is that of the default declared in `newscrawl/settings.py`.
+    """
+    for name in sorted(vars(defaults)):
+        if not name.startswith("NEWSCRAWL_") or settings.get(name) is None:
+            continue
+        default, value = getattr(defaults, name), settings.get(name)
+        if name == "NEWSCRAWL_EXTRACT_WORKERS":  # "auto" or a count
+            if str(value).strip().lower() in {"", "auto"}:
+                continue
+            default = 0
+        for kind, getter, wanted in _KINDS:
+            if isinstance(default, kind):
+                try:
+                    getattr(settings, getter)(name)
+                except (TypeError, ValueError):
+                    return f"-s {name}={value}: not {wanted} (default {default!r})"
+                break
+    return None
+
+
 def _explain_bad_arguments(started: asyncio.Future[None]) -> None:
-    """A bad spider argument: its one-line message, not asyncio's traceback of the task.
+    """A bad spider argument or setting, or a state store or job directory in use: its
+    one-line message, not asyncio's traceback of the task.
 
     The crawl then never started, so Scrapy marks it failed and we exit 1 as usual.
     """
     if started.cancelled():
         return
     error = started.exception()  # retrieved: asyncio no longer logs it with a traceback
-    if isinstance(error, SpiderArgumentError):
+    if isinstance(error, SpiderArgumentError | StateStoreError | ResumeError) or (
+        isinstance(error, ValueError) and str(error).startswith("NEWSCRAWL_")
+    ):
         print(f"newscrawl: {error}", file=sys.stderr)
     elif error is not None:
         started.get_loop().call_exception_handler(
@@ -59,6 +102,11 @@ class Command(crawl.Command):
             raise UsageError("give exactly one spider name")
         assert self.crawler_process is not None
         crawler = self._create_crawler(args[0])
+        bad_setting = settings_problem(crawler.settings)
+        if bad_setting is not None:
+            print(f"newscrawl: {bad_setting}. Nothing was fetched.", file=sys.stderr)
+            self.exitcode = EXIT_CANNOT_START
+            return
         output = Path(crawler.settings.get("NEWSCRAWL_OUTPUT_DIR")) / args[0]
         problem = output_problem(output)
         if problem is not None:
@@ -83,3 +131,5 @@ class Command(crawl.Command):
             self.exitcode = EXIT_ACCOUNTING_FAILED
         elif stats.get_value("newscrawl/error_rate_exceeded"):
             self.exitcode = EXIT_ERROR_RATE
+        elif stats.get_value("newscrawl/stopped_early"):
+            self.exitcode = EXIT_STOPPED

@@ -120,6 +120,21 @@ class RunReport:
             )  # fmt: skip
         if self.print_summary:
             title = f"newscrawl run {run.get('run_id')} ({run.get('spider')}):"
-            sys.stdout.write("\n".join([title, *summary_lines(summary, changes["flags"])]) + "\n")
+            lines = [title, *summary_lines(summary, changes["flags"]), *_stopped_lines(run)]
+            sys.stdout.write("\n".join(lines) + "\n")
             sys.stdout.flush()
         return run
+
+
+def _stopped_lines(run: dict[str, Any]) -> list[str]:
+    """For a run stopped before it finished: what stopped it, and the command finishing it."""
+    stopped = run.get("stopped")
+    if not stopped:
+        return []
+    lines = [
+        f"STOPPED before it finished ({stopped['by']}; finish reason {stopped['reason']}):"
+        f" {stopped['not_processed']} input(s) not_processed"
+    ]
+    if stopped.get("resume_command"):
+        lines.append(f"resume with: {stopped['resume_command']}")
+    return lines

@@ -64,9 +64,9 @@ class SitemapSpider(DiscoverySpider):
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
         """The Sitemap: lines of robots.txt, or /sitemap.xml where there are none."""
-        found = (
-            list(sitemap_urls_from_robots(response.text, base_url=response.url))
-            if response.status == 200 and hasattr(response, "text")
+        found = (  # from the bytes: Scrapy deprecates passing robots.txt as str
+            list(sitemap_urls_from_robots(response.body, base_url=response.url))
+            if response.status == 200
             else []
         )
         if found:
