@@ -149,6 +149,21 @@ def test_feeds_spider_reads_rss_atom_and_a_list_of_feeds(site: NewsSite, tmp_pat
     )
 
 
+def test_a_feed_with_a_bare_ampersand_is_recovered(site: NewsSite, tmp_path: Path) -> None:
+    """One bare `&` makes the feed malformed XML; feedparser's lenient parser still reads
+    every item: all are fetched, the source is listed as recovered with the XML error."""
+    result = run_crawl(tmp_path, "-a", f"feeds={site.base}/feeds/ampersand.xml", spider="feeds")
+    _check_accounting(result)
+    base = site.base
+    assert sorted(a["url"] for a in result.articles) == sorted(base + s.path for s in IN_RSS)
+    titles = {a["url"]: a["discovered_via"]["title"] for a in result.articles}
+    assert titles == {base + s.path: s.title for s in IN_RSS}
+    [source] = result.run["discovery"]["sources"]
+    assert (source["status"], source["entries"]) == ("recovered", len(IN_RSS))
+    assert source["detail"].startswith("malformed XML: ") and "not well-formed" in source["detail"]
+    assert f"feed {base}/feeds/ampersand.xml recovered (4 entries read)" in result.log
+
+
 def test_site_spider_exports_exactly_the_articles(site: NewsSite, tmp_path: Path) -> None:
     result = run_crawl(tmp_path, "-a", f"start={site.base}/", "-a", "depth=3", spider="site")
     _check_accounting(result)
@@ -200,7 +215,9 @@ def test_sitemap_parser_rejects_what_is_not_a_sitemap() -> None:
         decompress(gzip.compress(b"<urlset>" + b" " * 1000 + b"</urlset>"), "x.xml.gz", 100)
     with pytest.raises(SourceError, match="broken gzip"):
         decompress(b"\x1f\x8b\x08garbage", "x.xml.gz", 1000)
-    assert parse_feed(b"<rss version='2.0'><channel><title>t</title></channel></rss>") == []
+    assert parse_feed(b"<rss version='2.0'><channel><title>t</title></channel></rss>").entries == []
+    with pytest.raises(SourceError, match="malformed XML"):  # nothing to recover: an error
+        parse_feed(b"<rss version='2.0'><channel><title>a & b</title><item>")
     with pytest.raises(SourceError, match="an HTML page, not a feed"):
         parse_feed(b"<!DOCTYPE html><html><body>x</body></html>")
 

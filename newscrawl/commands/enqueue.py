@@ -246,7 +246,8 @@ def print_discovery(run_id: str, spider: str, frontier: Frontier, start: str, wh
     assert report is not None
     discovery = report["discovery"]
     sources = discovery["sources"]
-    bad = [source for source in sources if source["status"] != "ok"]
+    bad = [source for source in sources if source["status"] == "error"]
+    recovered = [source for source in sources if source["status"] == "recovered"]
     filtered = ", ".join(f"{reason} {n}" for reason, n in discovery["filtered"].items())
     print(
         f"run {run_id}: {discovery['accepted']} inputs queued on {start} ({where}) from"
@@ -255,4 +256,9 @@ def print_discovery(run_id: str, spider: str, frontier: Frontier, start: str, wh
     )
     for source in bad:
         print(f"  {source['kind']} {source['url']}: {source['detail']}")
+    for source in recovered:
+        print(
+            f"  {source['kind']} {source['url']}: recovered {source['entries']} entries"
+            f" from {source['detail']}"
+        )
     print(f"discovery report: {frontier.report_path}")

@@ -150,16 +150,28 @@ class DiscoverySpider(NewsSpider):
         return None
 
     def report_source(
-        self, url: str, kind: str, error: str | None = None, entries: int = 0
+        self,
+        url: str,
+        kind: str,
+        error: str | None = None,
+        entries: int = 0,
+        *,
+        recovered_from: str | None = None,
     ) -> None:
-        """Record one source's outcome for run.json (and the stats)."""
-        status = "error" if error else "ok"
+        """Record one source's outcome for run.json (and the stats): `ok`, `error`, or
+        `recovered` (malformed, but its `entries` were read; `detail` is the error)."""
+        status = "error" if error else "recovered" if recovered_from else "ok"
+        detail = error or recovered_from
         self.sources.append(
-            {"url": url, "kind": kind, "status": status, "entries": entries, "detail": error}
+            {"url": url, "kind": kind, "status": status, "entries": entries, "detail": detail}
         )
         self.crawler.stats.inc_value(f"newscrawl/discovery/sources/{status}")
         if error:
             self.logger.warning("%s %s unusable: %s", kind, url, error)
+        elif recovered_from:
+            self.logger.warning(
+                "%s %s recovered (%d entries read): %s", kind, url, entries, recovered_from
+            )
 
     def source_failed(self, failure: Failure) -> Iterator[Request]:
         """A source that could not be fetched: reported, and the run goes on.
