@@ -563,6 +563,76 @@ def test_redis_killed_mid_run(
     assert read_jsonl(run_dir / "rejects.jsonl") == []
 
 
+def test_redis_stalled_longer_than_the_lease(
+    clean_redis: RedisServer, slow_site: FixtureServer, tmp_path: Path
+) -> None:
+    """SIGSTOP to redis-server for 8 s (the lease is 3 s), then SIGCONT.
+
+    While Redis is stopped its clock runs on, so every heartbeat key has expired when it
+    answers again, and each worker's reactor was frozen in a Redis call. The lease threads
+    renew the keys at once and a reclaim waits for a whole lease of missing heartbeats, so
+    no worker takes a live worker's inputs: every input exactly once, none reclaimed. The
+    extraction answers that came in while the reactor was frozen are in time: no
+    `extraction_timeout` although the stall is longer than NEWSCRAWL_EXTRACT_TIMEOUT.
+    """
+    output = tmp_path / "out"
+    urls = tmp_path / "urls.txt"
+    page_urls = [f"{slow_site.base}/gen/{n}.html" for n in range(3001, 3201)]
+    urls.write_text("\n".join(page_urls) + "\n", encoding="utf-8")
+    run_dir = output / "articles" / enqueue(clean_redis.url, output, urls)
+    logs = {name: (tmp_path / f"{name}.log").open("w+") for name in ("w1", "w2")}
+    # w1 extracts in a worker process with a time limit shorter than the stall; w2 on its
+    # reactor, so that after the stall it is busy with the pages that came in meanwhile
+    # before its own heartbeat call would run.
+    extraction = {
+        "w1": {"NEWSCRAWL_EXTRACT_WORKERS": "1", "NEWSCRAWL_EXTRACT_TIMEOUT": "3"},
+        "w2": {"NEWSCRAWL_EXTRACT_WORKERS": "0"},
+    }
+    workers = {
+        name: subprocess.Popen(
+            scrapy_command(
+                "crawl",
+                "articles",
+                settings={**worker_settings(clean_redis.url, output, name), **extraction[name]},
+            ),
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for name, log in logs.items()
+    }
+    assert clean_redis.process is not None
+    try:
+        client = clean_redis.client()
+        inflight = [Keys("articles").inflight(name) for name in workers]
+        wait_until(
+            lambda: records_written(run_dir) >= 40 and all(map(client.llen, inflight)),
+            120, "the first records, and inputs in flight in both workers",
+        )  # fmt: skip
+        client.close()
+        clean_redis.process.send_signal(signal.SIGSTOP)
+        try:
+            written_at_stop = records_written(run_dir)
+            time.sleep(8.0)
+        finally:
+            clean_redis.process.send_signal(signal.SIGCONT)
+        for process in workers.values():
+            process.wait(timeout=180)
+    finally:
+        log_text = stop_workers(workers, logs)
+    for name, process in workers.items():
+        assert process.returncode == 0, log_text[name][-3000:]
+    assert written_at_stop < len(page_urls)  # the stall fell mid-run
+    assert "queued again" not in log_text["w1"] + log_text["w2"]
+    code, summary = merge(run_dir)
+    assert code == 0, summary["accounting"]
+    assert summary["accounting"]["superseded"] == 0
+    assert summary["accounting"]["duplicated"] == 0
+    exported = Counter(a["requested_url"] for a in read_jsonl(run_dir / "articles.jsonl"))
+    assert set(exported) == set(page_urls) and max(exported.values()) == 1
+    assert read_jsonl(run_dir / "rejects.jsonl") == []  # no extraction_timeout among them
+
+
 def test_a_redis_password_never_reaches_the_log(
     clean_redis: RedisServer, slow_site: FixtureServer, tmp_path: Path
 ) -> None:
