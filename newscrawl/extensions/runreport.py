@@ -28,7 +28,7 @@ from newscrawl.report import render_report
 from newscrawl.runsummary import (
     domain_metrics_of,
     drift,
-    previous_run,
+    previous_runs,
     read_facts,
     summarise,
     summary_lines,
@@ -84,13 +84,14 @@ class RunReport:
         run = json.loads(run_file.read_text(encoding="utf-8"))
         facts = read_facts(run_dir)
         summary = summarise(facts, run, run_dir, self.max_error_rate)
-        earlier = previous_run(run_dir)
+        earlier = [(path.name, domain_metrics_of(path)) for path in previous_runs(run_dir)]
         changes = drift(
             summary["domains"],
-            domain_metrics_of(earlier) if earlier is not None else None,
-            earlier.name if earlier is not None else None,
+            earlier[0][1] if earlier else None,
+            earlier[0][0] if earlier else None,
             self.drift_threshold,
             self.drift_min_pages,
+            earlier[1:],
         )
         if not self.write_report:
             summary["files"].pop("report")
@@ -108,8 +109,7 @@ class RunReport:
         for flag in changes["flags"]:
             logger.warning(
                 "newscrawl: drift on %s: %s %s -> %s since run %s",
-                flag["domain"], flag["metric"], flag["previous"], flag["current"],
-                changes["previous_run"],
+                flag["domain"], flag["metric"], flag["previous"], flag["current"], flag["run"],
             )  # fmt: skip
         if exceeded:
             error = summary["error_rate"]
