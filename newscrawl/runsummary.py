@@ -185,6 +185,9 @@ def summarise(
     errors = sum(facts.reasons[r] for r in ERROR_REASONS)
     requested = facts.articles + facts.rejects - sum(facts.reasons[r] for r in NOT_REQUESTED)
     share = _share(errors, requested)
+    discovery = run.get("discovery")
+    sources = discovery.get("sources", []) if isinstance(discovery, dict) else []
+    failed = [s for s in sources if s.get("status") == "error"]
     return {
         "articles": facts.articles,
         "rejects": facts.rejects,
@@ -223,6 +226,17 @@ def summarise(
             "exceeded": share is not None and share > max_error_rate,
         },
         "domains": domains,
+        **(
+            {
+                "discovery": {
+                    "sources": len(sources),
+                    "failed": len(failed),
+                    "all_failed": bool(sources) and len(failed) == len(sources),
+                }
+            }
+            if isinstance(discovery, dict)
+            else {}
+        ),
         "unreadable_lines": facts.unreadable_lines,
         "files": {
             "articles": str(run_dir / "articles.jsonl"),
@@ -441,6 +455,12 @@ def summary_lines(summary: dict[str, Any], flags: list[dict[str, Any]]) -> list[
         lines.append(
             f"download/HTTP errors: {error['errors']} of {error['requested']} requested"
             f" ({error['share']:.0%}), {verdict} NEWSCRAWL_MAX_ERROR_RATE={error['max']:g}"
+        )
+    discovery = summary.get("discovery")
+    if discovery and discovery["all_failed"]:
+        lines.append(
+            f"discovery FAILED: all {discovery['sources']} source(s) failed, nothing was"
+            " discovered (run.json: discovery.sources; exit status 6)"
         )
     for flag in flags:
         lines.append(

@@ -25,6 +25,7 @@ from tests.newssite import (
     NewsSite,
     story_body,
 )
+from tests.redis_support import free_port
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +95,53 @@ def test_sitemap_spider_reads_robots_index_gzip_and_news_sitemaps(
     }
     assert site.hits.get("/sitemap_index.xml") == 1  # the index listing itself is read once
     assert not any(site.hits.get(s.path) for s in OLD)  # filtered by `since`: never fetched
+    # `domains=http://...`: http asked for, https never tried
+    assert all(s["url"].startswith("http://") for s in discovery["sources"])
+
+
+def test_a_domain_without_scheme_falls_back_to_http(site: NewsSite, tmp_path: Path) -> None:
+    """`-a domains=host:port` tries https first; the local site speaks http only, so the TLS
+    handshake fails and the domain is read over http: the same articles as with http://."""
+    host = site.base.removeprefix("http://")
+    result = run_crawl(
+        tmp_path, "-a", f"domains={host}", "-a", "since=2025-01-01", spider="sitemap"
+    )
+    _check_accounting(result)
+    base = site.base
+    assert sorted(a["url"] for a in result.articles) == sorted(
+        base + s.path for s in IN_SITEMAP_2025 + IN_NEWS_SITEMAP
+    )
+    robots = [s for s in result.run["discovery"]["sources"] if s["kind"] == "robots.txt"]
+    assert [(s["url"], s["status"]) for s in robots] == [
+        (f"https://{host}/robots.txt", "error"),
+        (f"{base}/robots.txt", "ok"),
+    ]
+    assert robots[0]["detail"].endswith(f"; trying {base}/robots.txt")
+    assert "SSL" in robots[0]["detail"]  # the TLS handshake is what failed
+    assert "discovery FAILED" not in result.log
+
+
+def test_a_discovery_run_whose_every_source_failed_exits_6(tmp_path: Path) -> None:
+    """Nothing listens on the port: https, then http robots.txt, then /sitemap.xml fail.
+    Nothing was discovered: exit status 6 and a summary line saying so."""
+    host = f"127.0.0.1:{free_port()}"
+    result = run_crawl(
+        tmp_path, "-a", f"domains={host}", settings={"RETRY_TIMES": "0"}, spider="sitemap"
+    )
+    assert result.returncode == 6, result.log[-3000:]
+    sources = result.run["discovery"]["sources"]
+    assert [(s["url"], s["status"]) for s in sources] == [
+        (f"https://{host}/robots.txt", "error"),
+        (f"http://{host}/robots.txt", "error"),
+        (f"http://{host}/sitemap.xml", "error"),
+    ]
+    assert all("ConnectionRefused" in s["detail"] for s in sources)
+    assert result.run["summary"]["discovery"] == {"sources": 3, "failed": 3, "all_failed": True}
+    assert result.run["accounting"]["ok"] is True  # no input was opened: none is missing
+    assert (
+        "discovery FAILED: all 3 source(s) failed, nothing was discovered"
+        " (run.json: discovery.sources; exit status 6)" in result.log
+    )
 
 
 def test_sitemap_spider_takes_sitemap_urls_and_url_filters(site: NewsSite, tmp_path: Path) -> None:

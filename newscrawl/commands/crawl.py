@@ -4,8 +4,9 @@ Scrapy's own `crawl` exits 0 whenever the spider started, even if records went m
 Exit statuses: 0 the run finished and every input has exactly one record; 1 the crawl could
 not start (bad arguments, unwritable output); 3 the accounting check failed; 4 the share of
 `download_error`/`http_error` rejects among the pages requested passed
-`NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down). When both 3 and 4
-apply, 3 wins.
+`NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down); 6 a discovery spider
+(sitemap, feeds) could read none of its sources (every sitemap, feed or robots.txt
+failed), so nothing was discovered. When several apply: 3, then 6, then 4.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from newscrawl.spiders.params import SpiderArgumentError
 EXIT_CANNOT_START = 1
 EXIT_ACCOUNTING_FAILED = 3
 EXIT_ERROR_RATE = 4
+EXIT_DISCOVERY_FAILED = 6
 
 
 def output_problem(directory: Path) -> str | None:
@@ -81,5 +83,7 @@ class Command(crawl.Command):
             return
         if stats.get_value("newscrawl/accounting_ok") is False:
             self.exitcode = EXIT_ACCOUNTING_FAILED
+        elif stats.get_value("newscrawl/discovery_failed"):
+            self.exitcode = EXIT_DISCOVERY_FAILED
         elif stats.get_value("newscrawl/error_rate_exceeded"):
             self.exitcode = EXIT_ERROR_RATE

@@ -8,7 +8,8 @@ run for drift, and the writer stays about writing.
 
 It adds "summary" and "drift" to run.json (rewritten atomically), writes report.html (unless
 `NEWSCRAWL_REPORT` is off), prints the summary on stdout (unless `NEWSCRAWL_SUMMARY` is off),
-and leaves `newscrawl/error_rate_exceeded` in the stats for the crawl command's exit status.
+and leaves `newscrawl/error_rate_exceeded` and `newscrawl/discovery_failed` (every source of
+a discovery spider failed) in the stats for the crawl command's exit status.
 """
 
 from __future__ import annotations
@@ -105,6 +106,14 @@ class RunReport:
             (run_dir / "report.html").write_text(html, encoding="utf-8")
         exceeded = bool(summary["error_rate"]["exceeded"])
         self.stats.set_value("newscrawl/error_rate_exceeded", exceeded)
+        discovery = summary.get("discovery")
+        if discovery is not None:
+            self.stats.set_value("newscrawl/discovery_failed", discovery["all_failed"])
+            if discovery["all_failed"]:
+                logger.error(
+                    "newscrawl: every discovery source failed (%d); nothing was discovered",
+                    discovery["sources"],
+                )
         self.stats.set_value("newscrawl/drift_flags", len(changes["flags"]))
         for flag in changes["flags"]:
             logger.warning(

@@ -179,13 +179,7 @@ class DiscoverySpider(NewsSpider):
         Subclasses may yield fallback requests (a domain's /sitemap.xml after robots.txt).
         """
         request = failure.request  # type: ignore[attr-defined]
-        error = failure.value
-        detail = (
-            f"HTTP {error.response.status}"
-            if isinstance(error, HttpError)
-            else f"{type(error).__name__}: {error}"
-        )
-        self.report_source(request.url, request.meta["source_kind"], detail[:500])
+        self.report_source(request.url, request.meta["source_kind"], failure_detail(failure))
         yield from ()
 
     def discovery_summary(self) -> dict[str, Any]:
@@ -195,3 +189,11 @@ class DiscoverySpider(NewsSpider):
             "accepted": self._accepted,
             "filtered": dict(sorted(self.filtered.items())),
         }
+
+
+def failure_detail(failure: Failure) -> str:
+    """A failed source request in one line: its HTTP status, or the error."""
+    error = failure.value
+    if isinstance(error, HttpError):
+        return f"HTTP {error.response.status}"
+    return f"{type(error).__name__}: {error}"[:500]
