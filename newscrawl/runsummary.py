@@ -460,7 +460,7 @@ def summary_lines(summary: dict[str, Any], flags: list[dict[str, Any]]) -> list[
     if discovery and discovery["all_failed"]:
         lines.append(
             f"discovery FAILED: all {discovery['sources']} source(s) failed, nothing was"
-            " discovered (run.json: discovery.sources; exit status 6)"
+            " discovered (see run.json: discovery.sources)"
         )
     for flag in flags:
         lines.append(

@@ -33,7 +33,7 @@ from newscrawl.state_redis import RedisStateStore
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY
 from tests.newssite import IN_ATOM, IN_RSS, IN_SITEMAP_2025, NEW, OLD, NewsSite, _urlset
 from tests.newssite import Story as NewsStory
-from tests.redis_support import RedisServer
+from tests.redis_support import RedisServer, free_port
 from tests.server import FixtureServer
 
 PAGES = 600
@@ -485,6 +485,28 @@ def test_enqueue_bad_discovery_arguments_name_the_option(
     done = run_enqueue("redis://127.0.0.1:9/0", tmp_path, *args)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_enqueue_whose_every_source_failed_exits_6(
+    clean_redis: RedisServer, news_site: NewsSite, tmp_path: Path
+) -> None:
+    """`--domains host:port` of an http-only site: https fails its TLS handshake, http is
+    read (exit 0). Nothing listening on the port: every source fails, nothing is queued,
+    exit status 6 and a line saying so."""
+    host = news_site.base.removeprefix("http://")
+    done = run_enqueue(clean_redis.url, tmp_path / "ok", "--domains", host, "-s", "RETRY_TIMES=0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"robots.txt https://{host}/robots.txt: " in done.stdout  # reported, then http
+    assert "discovery FAILED" not in done.stdout
+    clean_redis.client().flushall()
+    closed = f"127.0.0.1:{free_port()}"
+    done = run_enqueue(
+        clean_redis.url, tmp_path / "none", "--domains", closed, "-s", "RETRY_TIMES=0"
+    )
+    assert done.returncode == 6, done.stdout + done.stderr[-3000:]
+    assert " 0 inputs queued on articles:start_urls " in done.stdout
+    assert "discovery FAILED: all 3 sitemap source(s) failed, nothing queued" in done.stdout
+    assert clean_redis.client().llen(Keys("articles").start) == 0
 
 
 def test_feeding_enqueue_keeps_the_run_and_the_workers(clean_redis: RedisServer) -> None:
