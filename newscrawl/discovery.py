@@ -118,8 +118,21 @@ def _sitemap_entries(root: etree._Element) -> Iterator[Entry]:
             yield Entry(loc, "sitemap", next(_children_text(item, "lastmod"), None))
 
 
-def parse_feed(body: bytes) -> list[Entry]:
-    """The item links of an RSS 2.0 or Atom feed; SourceError if it is not a feed."""
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A parsed feed: its entries, and the XML error it was recovered from (None if clean)."""
+
+    entries: list[Entry]
+    recovered_from: str | None = None
+
+
+def parse_feed(body: bytes) -> Feed:
+    """The item links of an RSS 2.0 or Atom feed; SourceError if it is not a feed.
+
+    A feed that is not well-formed XML (one bare `&` is enough) is read by feedparser's
+    lenient parser: when that still finds entries, they are kept and the XML error is
+    returned in `recovered_from` for run.json; when it finds none, the feed is an error.
+    """
     if not body.strip():
         raise SourceError("empty document")
     if _looks_like_html(body):
@@ -128,9 +141,10 @@ def parse_feed(body: bytes) -> list[Entry]:
 
     parsed = feedparser.parse(body)
     problem = parsed.get("bozo_exception")
-    if isinstance(problem, SAXParseException):
-        raise SourceError(f"malformed XML: {problem}")
+    malformed = f"malformed XML: {problem}" if isinstance(problem, SAXParseException) else None
     if not parsed.get("version"):
+        if malformed:
+            raise SourceError(malformed)
         raise SourceError(f"not an RSS or Atom feed{f': {problem}' if problem else ''}")
     entries = []
     for item in parsed.entries:
@@ -140,7 +154,9 @@ def parse_feed(body: bytes) -> list[Entry]:
         if link:
             when = item.get("published") or item.get("updated")
             entries.append(Entry(link.strip(), "feed", when, item.get("title")))
-    return entries
+    if malformed and not entries:
+        raise SourceError(malformed)
+    return Feed(entries, malformed)
 
 
 def parse_hint_date(value: str | None) -> date | None:

@@ -18,9 +18,15 @@ Exactly once under faults. scrapy-redis pops entries (LRANGE+LTRIM, ZRANGE+ZREM)
 in a worker that dies is gone. Here an entry is claimed with one atomic `LMOVE` from the start
 key into the worker's own in-flight list `<spider>:newscrawl:inflight:<worker>`, and removed
 from it (`LREM`) only once its record line is written. Each worker refreshes a heartbeat key
-(`...:alive:<worker>`, expiring after `NEWSCRAWL_REDIS_LEASE` seconds); every worker, on its
-heartbeat, moves the in-flight entries of workers whose heartbeat expired back to the start
-key (again one `LMOVE` per entry, so two survivors never both take one). An input's requests
+(`...:alive:<worker>`, expiring after `NEWSCRAWL_REDIS_LEASE` seconds) from a thread of its
+own, on a Redis connection of its own, so a reactor blocked (on a stalled Redis, a slow
+callback) never lets a live worker's lease lapse. Every worker, on its reactor's heartbeat,
+moves the in-flight entries of workers that are gone back to the start key (again one `LMOVE`
+per entry, so two survivors never both take one). Gone means: its heartbeat key missing on
+every check for a whole lease, checked by a reclaimer that was itself answered promptly all
+along. A Redis stall expires every key at once (Redis's clock runs on while it is stopped);
+after it, the holders' threads renew their keys within a third of the lease, so the first
+worker back reclaims nothing from live workers. An input's requests
 (retries, redirects) stay in the worker that claimed it, since its ledger entry lives there.
 
 Feeding the frontier (`scrapy enqueue`). The enqueue registers as a feeder for as long as it
@@ -228,6 +234,10 @@ class Distributed:
         self.reclaimed = 0
         self.claimed = 0
         self._heartbeat: task.LoopingCall | None = None
+        self._lease_thread: threading.Thread | None = None
+        self._lease_stop = threading.Event()
+        self._missing_since: dict[str, float] = {}  # worker -> first seen without heartbeat
+        self._last_check: float | None = None  # when the last reclaim check began
         self._closing = False
 
     @classmethod
@@ -272,25 +282,74 @@ class Distributed:
             "newscrawl: distributed worker %s in run %s, inputs from %s (%s)",
             self.worker, self.run_id, self.keys.start, redacted(self.url),
         )  # fmt: skip
-        self._beat()
+        try:
+            self._renew_lease(self.client)
+        except REDIS_ERRORS as exc:
+            logger.warning("newscrawl: Redis unavailable on heartbeat: %s", exc)
+        self._lease_thread = threading.Thread(
+            target=self._keep_lease, name="newscrawl-lease", daemon=True
+        )
+        self._lease_thread.start()
         self._heartbeat = task.LoopingCall(self._beat)
         self._heartbeat.start(max(0.5, self.lease / 3), now=False)
 
-    def _beat(self) -> None:
-        """Say we are alive, retry acknowledgements, and take back dead workers' inputs."""
+    def _renew_lease(self, client: Any) -> None:
+        client.set(self.keys.alive(self.worker), self.run_id, px=int(self.lease * 1000))
+        client.sadd(self.keys.workers, self.worker)
+
+    def _keep_lease(self) -> None:
+        """The lease thread: renew our heartbeat key every third of the lease, whatever the
+        reactor is doing, on a connection of its own (the reactor's may be mid-call)."""
+        client = connect(self.url)
         try:
-            self.client.set(self.keys.alive(self.worker), self.run_id, px=int(self.lease * 1000))
-            self.client.sadd(self.keys.workers, self.worker)
+            while not self._lease_stop.wait(max(0.5, self.lease / 3)):
+                try:
+                    self._renew_lease(client)
+                except REDIS_ERRORS as exc:
+                    logger.warning("newscrawl: Redis unavailable on heartbeat: %s", exc)
+        finally:
+            client.close()
+
+    def _beat(self) -> None:
+        """Retry acknowledgements, and take back the inputs of workers that are gone."""
+        try:
             self._retry_acks()
             self._reclaim()
         except REDIS_ERRORS as exc:
+            self._missing_since.clear()  # what we saw before the outage proves nothing
             logger.warning("newscrawl: Redis unavailable on heartbeat: %s", exc)
 
     def _reclaim(self) -> None:
+        """Requeue the in-flight entries of workers gone for a whole lease.
+
+        A worker is gone when its heartbeat key was missing on every check for at least a
+        lease. Checks (every third of the lease) must follow each other closely and be
+        answered promptly: after a gap or a slow answer (our reactor or Redis stalled) the
+        keys seen missing are forgotten, since their holders could not renew them meanwhile
+        either. A key expires only after a stall of two thirds of the lease, and such a stall
+        is seen here as a gap between checks of about as long.
+        """
+        started = time.monotonic()
+        if self._last_check is not None and started - self._last_check > self.lease * 2 / 3:
+            self._missing_since.clear()
+        self._last_check = started
         for raw in self.client.smembers(self.keys.workers):
             other = raw.decode() if isinstance(raw, bytes) else str(raw)
-            if other == self.worker or self.client.exists(self.keys.alive(other)):
+            if other == self.worker:
                 continue
+            asked = time.monotonic()
+            alive = self.client.exists(self.keys.alive(other))
+            answered = time.monotonic()
+            if answered - asked > self.lease / 3:  # Redis was slow to answer: stalled
+                self._missing_since.clear()
+                return
+            if alive:
+                self._missing_since.pop(other, None)
+                continue
+            since = self._missing_since.setdefault(other, answered)
+            if answered - since < self.lease:
+                continue
+            del self._missing_since[other]
             moved = 0
             while self.client.lmove(self.keys.inflight(other), self.keys.start, "RIGHT", "LEFT"):
                 moved += 1
@@ -303,7 +362,7 @@ class Distributed:
                 logger.warning(
                     "newscrawl: worker %s stopped answering (no heartbeat for %.0fs);"
                     " %d of its inputs queued again",
-                    other, self.lease, moved,
+                    other, answered - since + self.lease, moved,
                 )  # fmt: skip
 
     def frontier_busy(self) -> bool:
@@ -449,6 +508,9 @@ class Distributed:
         self._closing = True
         if self._heartbeat is not None and self._heartbeat.running:
             self._heartbeat.stop()
+        self._lease_stop.set()
+        if self._lease_thread is not None:
+            self._lease_thread.join(timeout=60)  # after its renewal in progress, if any
         try:
             self._retry_acks()
             for entry in self.entries.values():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from newscrawl.runsummary import RunFacts, dates_over_time, text_length_bins
+from newscrawl.runsummary import RunFacts, dates_over_time, is_failure, text_length_bins
 
 MAX_DOMAINS = 30  # domains shown per chart (the most pages first); the table has them all
 BAR_H = 18
@@ -33,7 +33,8 @@ svg text{font:12px system-ui,sans-serif;fill:#1f2328}.legend span{margin-right:1
 """
 COLOURS = {
     "articles": "#2da44e",
-    "rejects": "#cf222e",
+    "failures": "#cf222e",
+    "benign": "#8c959f",  # seen_before, unchanged, duplicates: normal outcomes, not failures
     "bar": "#0969da",
     "author": "#8250df",
     "date": "#bf8700",
@@ -66,16 +67,29 @@ def render_report(
             "per-domain",
             _stacked_bars(
                 [
-                    (d, [("articles", domains[d]["articles"]), ("rejects", domains[d]["rejects"])])
+                    (
+                        d,
+                        [
+                            ("articles", domains[d]["articles"]),
+                            ("failures", domains[d]["rejects"] - domains[d]["benign"]),
+                            ("benign", domains[d]["benign"]),
+                        ],
+                    )
                     for d in shown
                 ]
             ),
-            _legend(["articles", "rejects"]),
+            _legend(["articles", "failures", "benign"]),
         ),
         _section(
             "Reject reasons",
             "reject-reasons",
-            _stacked_bars([(r, [("rejects", n)]) for r, n in summary["rejects_by_reason"].items()]),
+            _stacked_bars(
+                [
+                    (r, [("failures" if is_failure(r) else "benign", n)])
+                    for r, n in summary["rejects_by_reason"].items()
+                ]
+            ),
+            _legend(["failures", "benign"]),
         ),
         _section(
             "Text length (words per article)",
@@ -111,6 +125,7 @@ def _cards(summary: dict[str, Any], flags: list[dict[str, Any]]) -> str:
     cards = [
         ("articles", str(summary["articles"])),
         ("rejects", str(summary["rejects"])),
+        ("of them benign", str(summary["benign_rejects"])),
         ("median words", f"{median:.0f}" if median is not None else "–"),
         ("download/HTTP errors", f"{error['share']:.0%}" if error["share"] is not None else "–"),
         ("wall time", f"{summary['wall_time_seconds']} s"),
@@ -240,8 +255,9 @@ def _drift_section(drift: dict[str, Any]) -> str:
         return f'<section id="drift"><h2>Drift since the previous run</h2><p>{note}</p></section>'
     flags = drift.get("flags", [])
     head = (
-        f"<p>Compared with run <code>{escape(previous)}</code> (domains with at least "
-        f"{drift['min_pages']} pages in both runs; threshold {drift['threshold']:g}). "
+        f"<p>Compared with run <code>{escape(previous)}</code>, or per metric with the latest "
+        f"earlier run that had enough pages (at least {drift['min_pages']} articles, or pages "
+        f"requested for the failure rate, in both runs; threshold {drift['threshold']:g}). "
         + (
             f'<span class="flag">{len(flags)} large change(s) flagged.</span>'
             if flags
@@ -256,12 +272,14 @@ def _drift_section(drift: dict[str, Any]) -> str:
             rows.append(
                 f"<tr{cls}><td>{escape(domain)}</td><td>{escape(metric)}</td>"
                 f'<td class="n">{c["previous"]}</td><td class="n">{c["current"]}</td>'
-                f'<td class="n">{c["change"]:+g}</td><td>{"⚠ flagged" if c["flagged"] else ""}'
-                "</td></tr>"
+                f'<td class="n">{c["change"]:+g}</td><td><code>{escape(str(c.get("run", "")))}'
+                f"</code></td><td>{'⚠ flagged' if c['flagged'] else ''}</td></tr>"
             )
     table = (
         '<table><tr><th>domain</th><th>metric</th><th class="n">previous</th>'
-        '<th class="n">now</th><th class="n">change</th><th></th></tr>' + "".join(rows) + "</table>"
+        '<th class="n">now</th><th class="n">change</th><th>compared with</th><th></th></tr>'
+        + "".join(rows)
+        + "</table>"
         if rows
         else ""
     )
@@ -277,7 +295,8 @@ def _domain_table(domains: dict[str, dict[str, Any]]) -> str:
 
     rows = "".join(
         f"<tr><td>{escape(d)}</td><td class=n>{m['pages']}</td><td class=n>{m['articles']}</td>"
-        f"<td class=n>{m['rejects']}</td><td class=n>{pct(m['reject_rate'])}</td>"
+        f"<td class=n>{m['rejects']}</td><td class=n>{m['benign']}</td>"
+        f"<td class=n>{pct(m['failure_rate'])}</td>"
         f"<td class=n>{_words(m['median_words'])}</td>"
         f"<td class=n>{pct(m['with_date'])}</td><td class=n>{pct(m['with_author'])}</td>"
         f"<td class=n>{pct(m['with_language'])}</td></tr>"
@@ -286,7 +305,8 @@ def _domain_table(domains: dict[str, dict[str, Any]]) -> str:
     return (
         '<section id="domains"><h2>All domains</h2><table><tr><th>domain</th>'
         "<th class=n>pages</th><th class=n>articles</th><th class=n>rejects</th>"
-        "<th class=n>reject rate</th><th class=n>median words</th><th class=n>with date</th>"
+        "<th class=n>of them benign</th><th class=n>failure rate</th>"
+        "<th class=n>median words</th><th class=n>with date</th>"
         f"<th class=n>with author</th><th class=n>with language</th></tr>{rows}</table>"
         "</section>"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import pairwise
@@ -23,9 +23,14 @@ from urllib.parse import urlsplit
 ERROR_REASONS = ("download_error", "http_error")
 # Rejects of inputs that were never requested: not part of the error rate's denominator.
 NOT_REQUESTED = ("invalid_url", "duplicate_url", "not_processed", "seen_before")
+# Rejects that are the normal outcome of a rerun or of a list with repeats, not failures: kept
+# out of the failure rate (and drawn apart in the report), so a quiet rerun is not "drift".
+BENIGN = ("seen_before", "unchanged", "duplicate_url", "duplicate_content", "near_duplicate")
 # Upper edges of the text-length histogram, in words (the last bar is "3000+").
 WORD_BINS = (100, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000)
 TOP_DOMAINS = 5
+# Earlier runs drift looks back through for a domain with enough pages (a quiet rerun has none).
+DRIFT_LOOKBACK = 10
 LOCAL = "(local files)"
 INVALID = "(no host)"
 
@@ -47,10 +52,18 @@ def domain_of(url: str | None, canonical: str | None = None) -> str:
     return parts.hostname or INVALID
 
 
+def is_failure(reason: str) -> bool:
+    """Whether a reject reason is a failure (not one of the benign outcomes in BENIGN)."""
+    return reason not in BENIGN
+
+
 @dataclass
 class DomainFacts:
     articles: int = 0
     rejects: int = 0
+    benign: int = 0  # rejects with a reason in BENIGN
+    failures: int = 0  # requested pages that ended as a failure (not benign)
+    not_requested: int = 0  # rejects of inputs never requested (NOT_REQUESTED)
     words: list[int] = field(default_factory=list)
     with_date: int = 0
     with_author: int = 0
@@ -61,13 +74,19 @@ class DomainFacts:
         return self.articles + self.rejects
 
     def metrics(self) -> dict[str, Any]:
-        """The per-domain numbers kept in run.json (shares are of articles, rates of pages)."""
+        """The per-domain numbers kept in run.json (shares are of articles, rates of pages;
+        the failure rate of the pages requested, so a rerun's `seen_before` weighs nothing)."""
         n = self.articles
+        requested = self.pages - self.not_requested
         return {
             "pages": self.pages,
             "articles": n,
             "rejects": self.rejects,
             "reject_rate": _share(self.rejects, self.pages),
+            "benign": self.benign,
+            "requested": requested,
+            "failures": self.failures,
+            "failure_rate": _share(self.failures, requested),
             "median_words": _median(self.words),
             "with_date": _share(self.with_date, n),
             "with_author": _share(self.with_author, n),
@@ -110,8 +129,16 @@ class RunFacts:
         facts.with_language += bool(record.get("language"))
 
     def add_reject(self, record: dict[str, Any]) -> None:
-        self.domain(domain_of(record.get("url"))).rejects += 1
-        self.reasons[str(record.get("reason"))] += 1
+        facts = self.domain(domain_of(record.get("url")))
+        reason = str(record.get("reason"))
+        facts.rejects += 1
+        if reason in NOT_REQUESTED:
+            facts.not_requested += 1
+        if not is_failure(reason):
+            facts.benign += 1
+        elif reason not in NOT_REQUESTED:
+            facts.failures += 1
+        self.reasons[reason] += 1
 
 
 def read_facts(run_dir: Path) -> RunFacts:
@@ -151,13 +178,21 @@ def summarise(
         (kv for kv in domains.items() if kv[1]["rejects"]),
         key=lambda kv: (-kv[1]["reject_rate"], -kv[1]["rejects"], kv[0]),
     )
+    by_failures = sorted(
+        (kv for kv in domains.items() if kv[1]["failures"]),
+        key=lambda kv: (-kv[1]["failure_rate"], -kv[1]["failures"], kv[0]),
+    )
     errors = sum(facts.reasons[r] for r in ERROR_REASONS)
     requested = facts.articles + facts.rejects - sum(facts.reasons[r] for r in NOT_REQUESTED)
     share = _share(errors, requested)
+    discovery = run.get("discovery")
+    sources = discovery.get("sources", []) if isinstance(discovery, dict) else []
+    failed = [s for s in sources if s.get("status") == "error"]
     return {
         "articles": facts.articles,
         "rejects": facts.rejects,
         "rejects_by_reason": dict(facts.reasons.most_common()),
+        "benign_rejects": sum(n for r, n in facts.reasons.items() if not is_failure(r)),
         "median_words": _median(facts.words),
         "wall_time_seconds": _wall_time(run),
         "top_domains_by_count": [
@@ -173,6 +208,15 @@ def summarise(
             }
             for d, m in by_rejects[:TOP_DOMAINS]
         ],
+        "top_domains_by_failure_rate": [
+            {
+                "domain": d,
+                "failure_rate": m["failure_rate"],
+                "failures": m["failures"],
+                "requested": m["requested"],
+            }
+            for d, m in by_failures[:TOP_DOMAINS]
+        ],
         "error_rate": {
             "reasons": list(ERROR_REASONS),
             "errors": errors,
@@ -182,6 +226,17 @@ def summarise(
             "exceeded": share is not None and share > max_error_rate,
         },
         "domains": domains,
+        **(
+            {
+                "discovery": {
+                    "sources": len(sources),
+                    "failed": len(failed),
+                    "all_failed": bool(sources) and len(failed) == len(sources),
+                }
+            }
+            if isinstance(discovery, dict)
+            else {}
+        ),
         "unreadable_lines": facts.unreadable_lines,
         "files": {
             "articles": str(run_dir / "articles.jsonl"),
@@ -194,33 +249,41 @@ def summarise(
 
 def previous_run(run_dir: Path) -> Path | None:
     """The latest earlier run of the same spider in the same output directory (by run id)."""
+    earlier = previous_runs(run_dir, 1)
+    return earlier[0] if earlier else None
+
+
+def previous_runs(run_dir: Path, limit: int = DRIFT_LOOKBACK) -> list[Path]:
+    """The `limit` latest earlier runs of the same spider in the same output directory,
+    the latest first (by run id)."""
     parent = run_dir.parent
     if not parent.is_dir() or run_dir.name.startswith("part-"):
-        return None  # a distributed worker's part: its siblings are the same run's other parts
+        return []  # a distributed worker's part: its siblings are the same run's other parts
     earlier = sorted(
         p for p in parent.iterdir() if p.name < run_dir.name and (p / "run.json").is_file()
     )
-    return earlier[-1] if earlier else None
+    return earlier[::-1][:limit]
 
 
 def domain_metrics_of(run_dir: Path) -> dict[str, dict[str, Any]]:
-    """A run's per-domain metrics: from its run.json summary, else read from its records."""
+    """A run's per-domain metrics: from its run.json summary, else read from its records
+    (also when the summary predates a metric: the runs are then compared like with like)."""
     try:
         run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
         domains = run["summary"]["domains"]
-        if isinstance(domains, dict):
+        if isinstance(domains, dict) and all("failure_rate" in m for m in domains.values()):
             return domains
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return {name: f.metrics() for name, f in read_facts(run_dir).domains.items()}
 
 
-# metric: (what a bad change is, how the change is measured)
+# metric: (what a bad change is, how the change is measured, the count both runs need)
 DRIFT_METRICS = {
-    "median_words": ("drop", "relative"),
-    "with_date": ("drop", "absolute"),
-    "with_author": ("drop", "absolute"),
-    "reject_rate": ("rise", "absolute"),
+    "median_words": ("drop", "relative", "articles"),
+    "with_date": ("drop", "absolute", "articles"),
+    "with_author": ("drop", "absolute", "articles"),
+    "failure_rate": ("rise", "absolute", "requested"),
 }
 
 
@@ -230,13 +293,19 @@ def drift(
     previous_id: str | None,
     threshold: float,
     min_pages: int,
+    earlier: Sequence[tuple[str, dict[str, dict[str, Any]]]] = (),
 ) -> dict[str, Any]:
-    """Per-domain change against the previous run; large drops (or reject-rate rises) flagged.
+    """Per-domain change against the previous run; large drops (or failure-rate rises) flagged.
 
-    A domain is compared when both runs have at least `min_pages` pages from it. The median
-    text length is flagged when it falls by more than `threshold` of its previous value; the
-    shares with a date / an author when they fall by more than `threshold` (e.g. 0.25 = 25
-    points); the reject rate when it rises by more than `threshold`.
+    Like is compared with like: a metric of articles (median text length, shares with a date
+    / an author) when both runs have at least `min_pages` articles from the domain; the
+    failure rate (failed among the pages requested; benign outcomes such as `seen_before`
+    are neither) when both runs requested at least `min_pages` of its pages. So a rerun that
+    fetches nothing compares nothing, and the next run is compared, metric by metric, with
+    the latest run that had enough: `previous` (run `previous_id`), else the first of
+    `earlier` (run id, metrics; latest first) that does. The median text length is flagged
+    when it falls by more than `threshold` of its previous value; the shares when they fall
+    by more than `threshold` (e.g. 0.25 = 25 points); the failure rate when it rises by more.
     """
     result: dict[str, Any] = {
         "previous_run": previous_id,
@@ -247,23 +316,35 @@ def drift(
     }
     if previous is None:
         return result
+    history = [(previous_id or "", previous), *earlier]
     for name, now in sorted(current.items()):
-        before = previous.get(name)
-        if not before or min(now.get("pages", 0), before.get("pages", 0)) < min_pages:
-            continue
         changes: dict[str, Any] = {}
-        for metric, (bad, how) in DRIFT_METRICS.items():
-            old, new = before.get(metric), now.get(metric)
-            if old is None or new is None:
+        for metric, (bad, how, count) in DRIFT_METRICS.items():
+            new = now.get(metric)
+            if new is None or now.get(count, 0) < min_pages:
                 continue
+            found = next(
+                (
+                    (run_id, metrics[name][metric])
+                    for run_id, metrics in history
+                    if metrics.get(name, {}).get(count, 0) >= min_pages
+                    and metrics[name].get(metric) is not None
+                ),
+                None,
+            )
+            if found is None:
+                continue
+            run_id, old = found
             change = (new - old) / old if how == "relative" and old else new - old
             flagged = change < -threshold if bad == "drop" else change > threshold
             changes[metric] = {
                 "previous": old, "current": new, "change": round(change, 3), "flagged": flagged,
+                "run": run_id,
             }  # fmt: skip
             if flagged:
                 result["flags"].append({"domain": name, "metric": metric, **changes[metric]})
-        result["domains"][name] = changes
+        if changes:
+            result["domains"][name] = changes
     return result
 
 
@@ -354,18 +435,32 @@ def summary_lines(summary: dict[str, Any], flags: list[dict[str, Any]]) -> list[
             f"{d['domain']} {d['articles']}/{d['pages']}" for d in summary["top_domains_by_count"]
         )
         lines.append(f"top domains (articles/pages): {top}")
-    if summary["top_domains_by_reject_rate"]:
-        top = ", ".join(
-            f"{d['domain']} {d['reject_rate']:.0%} of {d['pages']}"
-            for d in summary["top_domains_by_reject_rate"]
+    benign = summary["benign_rejects"]
+    if benign:
+        named = ", ".join(
+            f"{r} {n}" for r, n in summary["rejects_by_reason"].items() if not is_failure(r)
         )
-        lines.append(f"highest reject rates: {top}")
+        lines.append(
+            f"of the rejects, {benign} benign ({named}) and {summary['rejects'] - benign} failures"
+        )
+    if summary["top_domains_by_failure_rate"]:
+        top = ", ".join(
+            f"{d['domain']} {d['failure_rate']:.0%} of {d['requested']} requested"
+            for d in summary["top_domains_by_failure_rate"]
+        )
+        lines.append(f"highest failure rates: {top}")
     error = summary["error_rate"]
     if error["share"] is not None:
         verdict = "ABOVE" if error["exceeded"] else "within"
         lines.append(
             f"download/HTTP errors: {error['errors']} of {error['requested']} requested"
             f" ({error['share']:.0%}), {verdict} NEWSCRAWL_MAX_ERROR_RATE={error['max']:g}"
+        )
+    discovery = summary.get("discovery")
+    if discovery and discovery["all_failed"]:
+        lines.append(
+            f"discovery FAILED: all {discovery['sources']} source(s) failed, nothing was"
+            " discovered (see run.json: discovery.sources)"
         )
     for flag in flags:
         lines.append(

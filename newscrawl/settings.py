@@ -37,7 +37,7 @@ NEWSCRAWL_SUMMARY = True  # print the end-of-run summary on stdout (run.json kee
 NEWSCRAWL_REPORT = True  # write report.html (charts, drift) into the run directory
 NEWSCRAWL_MAX_ERROR_RATE = 0.25  # crawl exits 4 above this share of download/http_error rejects
 NEWSCRAWL_DRIFT_THRESHOLD = 0.25  # flag a domain whose median words / date or author share drop
-NEWSCRAWL_DRIFT_MIN_PAGES = 5  # compare domains with at least this many pages in both runs
+NEWSCRAWL_DRIFT_MIN_PAGES = 5  # compare with this many articles (pages requested) in both runs
 EXTENSIONS["newscrawl.extensions.runreport.RunReport"] = 700  # summary, drift, report.html
 NEWSCRAWL_REDIS_URL = ""  # distributed mode: redis://host:6379/0 (scrapy-redis); "" = off
 NEWSCRAWL_REDIS_IDLE_CLOSE = 30.0  # a worker stops once the shared frontier is empty this long (s)

@@ -37,6 +37,7 @@ import contextlib
 import logging
 import os
 import pickle
+import select
 import signal
 import socket
 import subprocess
@@ -274,6 +275,10 @@ class _Worker:
         self.broken = False  # a write to the worker failed: replace it before sending more
         self._send_lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        # The answer being read: never cancelled by the timeout, so a late look at a reply
+        # already under way cannot lose its bytes; `_mid_reply` once its header is in.
+        self._reply: asyncio.Future[Any] | None = None
+        self._mid_reply = False
         self._task = asyncio.ensure_future(self._run())
 
     async def submit(self, job: _Job) -> None:
@@ -308,19 +313,30 @@ class _Worker:
                 continue
             if head.started is None:
                 head.started = loop.time()
+            if self._reply is None:
+                self._reply = asyncio.ensure_future(self._receive())
             try:
                 left = max(0.0, head.started + timeout - loop.time())
-                reply: tuple[Any, ...] = await asyncio.wait_for(self._receive(), left)
+                reply: tuple[Any, ...] = await asyncio.wait_for(asyncio.shield(self._reply), left)
             except TimeoutError:
+                if self._answering():
+                    # The worker has answered: the event loop was late (frozen by a blocking
+                    # call), not the page. Read the answer; no time-out.
+                    head.started = loop.time()
+                    continue
+                self._reply.cancel()
+                self._reply = None
                 self.jobs.popleft()
                 self._timed_out(head, timeout)
                 self._kill()
                 continue
             except (EOFError, OSError):
+                self._reply = None
                 detail = await self._how_it_ended()
                 self._kill()
                 self._lost(self.jobs.popleft(), detail, front=True)
                 continue
+            self._reply = None
             self.jobs.popleft()
             if self.jobs and self.jobs[0].sent:
                 self.jobs[0].started = loop.time()
@@ -427,9 +443,24 @@ class _Worker:
             self._kill()
             raise _WorkerDied(str(message[1]))
 
+    def _answering(self) -> bool:
+        """Whether the worker's answer has arrived, is being read, or waits in the socket."""
+        if (self._reply is not None and self._reply.done()) or self._mid_reply:
+            return True
+        sock = self.sock
+        if sock is None:
+            return False
+        with contextlib.suppress(OSError):
+            return bool(select.select([sock], [], [], 0)[0])
+        return False
+
     async def _receive(self) -> Any:
         (size,) = HEADER.unpack(await self._read_exactly(HEADER.size))
-        payload = await self._read_exactly(size)
+        self._mid_reply = True
+        try:
+            payload = await self._read_exactly(size)
+        finally:
+            self._mid_reply = False
         try:
             return pickle.loads(payload)
         except Exception as exc:  # a whole message that does not load: that page's failure
@@ -508,6 +539,8 @@ class _Worker:
     def stop(self) -> None:
         """At the end of the crawl: no more pages; the worker leaves on end of file."""
         self._task.cancel()
+        if self._reply is not None:
+            self._reply.cancel()
         self._hang_up()
 
     def reap(self, timeout: float) -> None:

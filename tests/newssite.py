@@ -248,6 +248,13 @@ class NewsSite(LocalServer):
             "/feeds/rss.xml": ("application/rss+xml", _rss(base, IN_RSS)),
             "/feeds/atom.xml": ("application/atom+xml", _atom(base, IN_ATOM)),
             "/feeds/broken.xml": ("application/rss+xml", b"<rss version='2.0'><channel><item>"),
+            # one bare & in the channel title: not well-formed XML, every item recoverable
+            "/feeds/ampersand.xml": (
+                "application/rss+xml",
+                _rss(base, IN_RSS).replace(
+                    b"<title>Valley Post</title>", b"<title>News & Sport</title>"
+                ),
+            ),
             "/feeds/page.html": (
                 html,
                 b"<!doctype html><html><body><p>Not a feed</p></body></html>",

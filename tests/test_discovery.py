@@ -25,6 +25,7 @@ from tests.newssite import (
     NewsSite,
     story_body,
 )
+from tests.redis_support import free_port
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +95,53 @@ def test_sitemap_spider_reads_robots_index_gzip_and_news_sitemaps(
     }
     assert site.hits.get("/sitemap_index.xml") == 1  # the index listing itself is read once
     assert not any(site.hits.get(s.path) for s in OLD)  # filtered by `since`: never fetched
+    # `domains=http://...`: http asked for, https never tried
+    assert all(s["url"].startswith("http://") for s in discovery["sources"])
+
+
+def test_a_domain_without_scheme_falls_back_to_http(site: NewsSite, tmp_path: Path) -> None:
+    """`-a domains=host:port` tries https first; the local site speaks http only, so the TLS
+    handshake fails and the domain is read over http: the same articles as with http://."""
+    host = site.base.removeprefix("http://")
+    result = run_crawl(
+        tmp_path, "-a", f"domains={host}", "-a", "since=2025-01-01", spider="sitemap"
+    )
+    _check_accounting(result)
+    base = site.base
+    assert sorted(a["url"] for a in result.articles) == sorted(
+        base + s.path for s in IN_SITEMAP_2025 + IN_NEWS_SITEMAP
+    )
+    robots = [s for s in result.run["discovery"]["sources"] if s["kind"] == "robots.txt"]
+    assert [(s["url"], s["status"]) for s in robots] == [
+        (f"https://{host}/robots.txt", "error"),
+        (f"{base}/robots.txt", "ok"),
+    ]
+    assert robots[0]["detail"].endswith(f"; trying {base}/robots.txt")
+    assert "SSL" in robots[0]["detail"]  # the TLS handshake is what failed
+    assert "discovery FAILED" not in result.log
+
+
+def test_a_discovery_run_whose_every_source_failed_exits_6(tmp_path: Path) -> None:
+    """Nothing listens on the port: https, then http robots.txt, then /sitemap.xml fail.
+    Nothing was discovered: exit status 6 and a summary line saying so."""
+    host = f"127.0.0.1:{free_port()}"
+    result = run_crawl(
+        tmp_path, "-a", f"domains={host}", settings={"RETRY_TIMES": "0"}, spider="sitemap"
+    )
+    assert result.returncode == 6, result.log[-3000:]
+    sources = result.run["discovery"]["sources"]
+    assert [(s["url"], s["status"]) for s in sources] == [
+        (f"https://{host}/robots.txt", "error"),
+        (f"http://{host}/robots.txt", "error"),
+        (f"http://{host}/sitemap.xml", "error"),
+    ]
+    assert all("ConnectionRefused" in s["detail"] for s in sources)
+    assert result.run["summary"]["discovery"] == {"sources": 3, "failed": 3, "all_failed": True}
+    assert result.run["accounting"]["ok"] is True  # no input was opened: none is missing
+    assert (
+        "discovery FAILED: all 3 source(s) failed, nothing was discovered"
+        " (see run.json: discovery.sources)" in result.log
+    )
 
 
 def test_sitemap_spider_takes_sitemap_urls_and_url_filters(site: NewsSite, tmp_path: Path) -> None:
@@ -149,6 +197,21 @@ def test_feeds_spider_reads_rss_atom_and_a_list_of_feeds(site: NewsSite, tmp_pat
     )
 
 
+def test_a_feed_with_a_bare_ampersand_is_recovered(site: NewsSite, tmp_path: Path) -> None:
+    """One bare `&` makes the feed malformed XML; feedparser's lenient parser still reads
+    every item: all are fetched, the source is listed as recovered with the XML error."""
+    result = run_crawl(tmp_path, "-a", f"feeds={site.base}/feeds/ampersand.xml", spider="feeds")
+    _check_accounting(result)
+    base = site.base
+    assert sorted(a["url"] for a in result.articles) == sorted(base + s.path for s in IN_RSS)
+    titles = {a["url"]: a["discovered_via"]["title"] for a in result.articles}
+    assert titles == {base + s.path: s.title for s in IN_RSS}
+    [source] = result.run["discovery"]["sources"]
+    assert (source["status"], source["entries"]) == ("recovered", len(IN_RSS))
+    assert source["detail"].startswith("malformed XML: ") and "not well-formed" in source["detail"]
+    assert f"feed {base}/feeds/ampersand.xml recovered (4 entries read)" in result.log
+
+
 def test_site_spider_exports_exactly_the_articles(site: NewsSite, tmp_path: Path) -> None:
     result = run_crawl(tmp_path, "-a", f"start={site.base}/", "-a", "depth=3", spider="site")
     _check_accounting(result)
@@ -200,7 +263,9 @@ def test_sitemap_parser_rejects_what_is_not_a_sitemap() -> None:
         decompress(gzip.compress(b"<urlset>" + b" " * 1000 + b"</urlset>"), "x.xml.gz", 100)
     with pytest.raises(SourceError, match="broken gzip"):
         decompress(b"\x1f\x8b\x08garbage", "x.xml.gz", 1000)
-    assert parse_feed(b"<rss version='2.0'><channel><title>t</title></channel></rss>") == []
+    assert parse_feed(b"<rss version='2.0'><channel><title>t</title></channel></rss>").entries == []
+    with pytest.raises(SourceError, match="malformed XML"):  # nothing to recover: an error
+        parse_feed(b"<rss version='2.0'><channel><title>a & b</title><item>")
     with pytest.raises(SourceError, match="an HTML page, not a feed"):
         parse_feed(b"<!DOCTYPE html><html><body>x</body></html>")
 

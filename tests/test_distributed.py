@@ -33,7 +33,7 @@ from newscrawl.state_redis import RedisStateStore
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY
 from tests.newssite import IN_ATOM, IN_RSS, IN_SITEMAP_2025, NEW, OLD, NewsSite, _urlset
 from tests.newssite import Story as NewsStory
-from tests.redis_support import RedisServer
+from tests.redis_support import RedisServer, free_port
 from tests.server import FixtureServer
 
 PAGES = 600
@@ -487,6 +487,28 @@ def test_enqueue_bad_discovery_arguments_name_the_option(
     assert message in done.stderr
 
 
+def test_enqueue_whose_every_source_failed_exits_6(
+    clean_redis: RedisServer, news_site: NewsSite, tmp_path: Path
+) -> None:
+    """`--domains host:port` of an http-only site: https fails its TLS handshake, http is
+    read (exit 0). Nothing listening on the port: every source fails, nothing is queued,
+    exit status 6 and a line saying so."""
+    host = news_site.base.removeprefix("http://")
+    done = run_enqueue(clean_redis.url, tmp_path / "ok", "--domains", host, "-s", "RETRY_TIMES=0")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"robots.txt https://{host}/robots.txt: " in done.stdout  # reported, then http
+    assert "discovery FAILED" not in done.stdout
+    clean_redis.client().flushall()
+    closed = f"127.0.0.1:{free_port()}"
+    done = run_enqueue(
+        clean_redis.url, tmp_path / "none", "--domains", closed, "-s", "RETRY_TIMES=0"
+    )
+    assert done.returncode == 6, done.stdout + done.stderr[-3000:]
+    assert " 0 inputs queued on articles:start_urls " in done.stdout
+    assert "discovery FAILED: all 3 sitemap source(s) failed, nothing queued" in done.stdout
+    assert clean_redis.client().llen(Keys("articles").start) == 0
+
+
 def test_feeding_enqueue_keeps_the_run_and_the_workers(clean_redis: RedisServer) -> None:
     """While an enqueue runs, workers join its run and see the frontier as busy."""
     keys = Keys("articles")
@@ -561,6 +583,76 @@ def test_redis_killed_mid_run(
     exported = Counter(a["requested_url"] for a in read_jsonl(run_dir / "articles.jsonl"))
     assert set(exported) == set(page_urls) and max(exported.values()) == 1
     assert read_jsonl(run_dir / "rejects.jsonl") == []
+
+
+def test_redis_stalled_longer_than_the_lease(
+    clean_redis: RedisServer, slow_site: FixtureServer, tmp_path: Path
+) -> None:
+    """SIGSTOP to redis-server for 8 s (the lease is 3 s), then SIGCONT.
+
+    While Redis is stopped its clock runs on, so every heartbeat key has expired when it
+    answers again, and each worker's reactor was frozen in a Redis call. The lease threads
+    renew the keys at once and a reclaim waits for a whole lease of missing heartbeats, so
+    no worker takes a live worker's inputs: every input exactly once, none reclaimed. The
+    extraction answers that came in while the reactor was frozen are in time: no
+    `extraction_timeout` although the stall is longer than NEWSCRAWL_EXTRACT_TIMEOUT.
+    """
+    output = tmp_path / "out"
+    urls = tmp_path / "urls.txt"
+    page_urls = [f"{slow_site.base}/gen/{n}.html" for n in range(3001, 3201)]
+    urls.write_text("\n".join(page_urls) + "\n", encoding="utf-8")
+    run_dir = output / "articles" / enqueue(clean_redis.url, output, urls)
+    logs = {name: (tmp_path / f"{name}.log").open("w+") for name in ("w1", "w2")}
+    # w1 extracts in a worker process with a time limit shorter than the stall; w2 on its
+    # reactor, so that after the stall it is busy with the pages that came in meanwhile
+    # before its own heartbeat call would run.
+    extraction = {
+        "w1": {"NEWSCRAWL_EXTRACT_WORKERS": "1", "NEWSCRAWL_EXTRACT_TIMEOUT": "3"},
+        "w2": {"NEWSCRAWL_EXTRACT_WORKERS": "0"},
+    }
+    workers = {
+        name: subprocess.Popen(
+            scrapy_command(
+                "crawl",
+                "articles",
+                settings={**worker_settings(clean_redis.url, output, name), **extraction[name]},
+            ),
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for name, log in logs.items()
+    }
+    assert clean_redis.process is not None
+    try:
+        client = clean_redis.client()
+        inflight = [Keys("articles").inflight(name) for name in workers]
+        wait_until(
+            lambda: records_written(run_dir) >= 40 and all(map(client.llen, inflight)),
+            120, "the first records, and inputs in flight in both workers",
+        )  # fmt: skip
+        client.close()
+        clean_redis.process.send_signal(signal.SIGSTOP)
+        try:
+            written_at_stop = records_written(run_dir)
+            time.sleep(8.0)
+        finally:
+            clean_redis.process.send_signal(signal.SIGCONT)
+        for process in workers.values():
+            process.wait(timeout=180)
+    finally:
+        log_text = stop_workers(workers, logs)
+    for name, process in workers.items():
+        assert process.returncode == 0, log_text[name][-3000:]
+    assert written_at_stop < len(page_urls)  # the stall fell mid-run
+    assert "queued again" not in log_text["w1"] + log_text["w2"]
+    code, summary = merge(run_dir)
+    assert code == 0, summary["accounting"]
+    assert summary["accounting"]["superseded"] == 0
+    assert summary["accounting"]["duplicated"] == 0
+    exported = Counter(a["requested_url"] for a in read_jsonl(run_dir / "articles.jsonl"))
+    assert set(exported) == set(page_urls) and max(exported.values()) == 1
+    assert read_jsonl(run_dir / "rejects.jsonl") == []  # no extraction_timeout among them
 
 
 def test_a_redis_password_never_reaches_the_log(

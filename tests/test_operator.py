@@ -118,6 +118,57 @@ def test_drift_compares_with_the_previous_run_of_the_spider(runs: list[CrawlResu
     assert drift["domains"]["127.0.0.1"]["median_words"]["change"] == 0
 
 
+def test_a_quiet_rerun_is_not_drift_and_a_real_failure_rise_still_is(
+    tmp_path: Path, server: FixtureServer
+) -> None:
+    """The README's cron line, run as cron runs it: the second run finds every article
+    `seen_before` (benign, not a failure): no drift warning, no flag in run.json or in the
+    report. A third run whose pages now fail is flagged against the last run that requested
+    enough pages (the first), not the quiet one."""
+    base = server.base
+    out, jobs = tmp_path / "news", tmp_path / "jobs" / "hourly"
+    stories = [f"{base}/gen/{n}.html" for n in range(5101, 5109)]
+    today = tmp_path / "today.txt"
+    today.write_text("\n".join(stories) + "\n", encoding="utf-8")
+    cron = ("-a", f"urls={today}", "-a", f"resume={jobs}")
+    quiet = {"LOG_LEVEL": "WARNING"}
+    first = run_crawl(out, *cron, settings=quiet)
+    second = run_crawl(out, *cron, settings=quiet)
+    for result in (first, second):
+        assert result.returncode == 0, result.log[-3000:]
+    assert first.run["summary"]["articles"] == 8
+    summary = second.run["summary"]
+    assert summary["rejects_by_reason"] == {"seen_before": 8}
+    assert summary["benign_rejects"] == 8
+    domain = summary["domains"]["127.0.0.1"]
+    assert (domain["requested"], domain["failures"], domain["benign"]) == (0, 0, 8)
+    assert domain["reject_rate"] == 1.0 and domain["failure_rate"] is None
+    assert second.run["drift"]["previous_run"] == first.run_dir.name  # type: ignore[union-attr]
+    assert second.run["drift"]["flags"] == []
+    assert "drift on" not in second.log and "DRIFT" not in second.log
+    assert "of the rejects, 8 benign (seen_before 8) and 0 failures" in second.log
+    html = (second.run_dir / "report.html").read_text(encoding="utf-8")  # type: ignore[operator]
+    assert 'class="flag"' not in html and "class=flag" not in html
+    assert "127.0.0.1: 8 benign" in html and "seen_before: 8 benign" in html
+
+    tuesday = tmp_path / "tuesday.txt"
+    fresh = [f"{base}/gen/{n}.html" for n in range(5109, 5115)]
+    gone = [f"{base}/gone/{n}.html" for n in range(4)]  # 404: the site lost them
+    tuesday.write_text("\n".join([*fresh, *gone]) + "\n", encoding="utf-8")
+    third = run_crawl(out, "-a", f"urls={tuesday}", "-a", f"resume={jobs}", settings=quiet)
+    assert third.returncode == 4, third.log[-3000:]  # 4 of 10 requested failed: above 0.25
+    [flag] = third.run["drift"]["flags"]
+    assert flag == {
+        "domain": "127.0.0.1", "metric": "failure_rate", "previous": 0.0,
+        "current": 0.4, "change": 0.4, "flagged": True,
+        "run": first.run_dir.name,  # type: ignore[union-attr]
+    }  # fmt: skip
+    assert third.run["drift"]["previous_run"] == second.run_dir.name  # type: ignore[union-attr]
+    assert (
+        f"drift on 127.0.0.1: failure_rate 0.0 -> 0.4 since run {first.run_dir.name}" in third.log  # type: ignore[union-attr]
+    )
+
+
 def test_unwritable_output_fails_at_start_before_any_fetch(
     tmp_path: Path, server: FixtureServer
 ) -> None:
@@ -185,7 +236,7 @@ def test_a_site_redesign_is_flagged_in_run_json_and_the_report(
     assert flagged == {
         ("news.example", "median_words"),
         ("news.example", "with_date"),
-        ("news.example", "reject_rate"),
+        ("news.example", "failure_rate"),
     }
     assert run["drift"]["previous_run"] == "20261125T100000Z-aaaaaa"
     written = json.loads((runs / "20261126T100000Z-bbbbbb" / "run.json").read_text())
@@ -259,7 +310,7 @@ def test_report_renders_its_charts_in_chromium(runs: list[CrawlResult], tmp_path
                     "missing-fields"):  # fmt: skip
         body = re.search(rf'<section id="{section}">(.*?)</section>', dom, re.S)
         assert body is not None and "<svg" in body[1] and body[1].count("<rect") >= 2, section
-    assert "127.0.0.1: 4 articles" in dom and "http_error: 2 rejects" in dom
+    assert "127.0.0.1: 4 articles" in dom and "http_error: 2 failures" in dom
     assert f"Compared with run <code>{runs[0].run_dir.name}</code>" in dom  # type: ignore[union-attr]
 
 

@@ -60,15 +60,55 @@ def test_error_rate_counts_only_pages_that_were_requested() -> None:
 
 
 def test_drift_needs_enough_pages_in_both_runs() -> None:
-    before = {"a.example": {"pages": 3, "median_words": 800.0, "with_date": 1.0,
-                            "with_author": 1.0, "reject_rate": 0.0}}  # fmt: skip
-    after = {"a.example": {"pages": 9, "median_words": 100.0, "with_date": 0.0,
-                           "with_author": 0.0, "reject_rate": 0.9}}  # fmt: skip
+    before = {"a.example": {"articles": 3, "requested": 3, "median_words": 800.0,
+                            "with_date": 1.0, "with_author": 1.0, "failure_rate": 0.0}}  # fmt: skip
+    after = {"a.example": {"articles": 9, "requested": 90, "median_words": 100.0,
+                           "with_date": 0.0, "with_author": 0.0, "failure_rate": 0.9}}  # fmt: skip
     assert drift(after, before, "r1", 0.25, min_pages=5)["flags"] == []
     flagged = drift(after, before, "r1", 0.25, min_pages=3)["flags"]
     assert {f["metric"] for f in flagged} == {
-        "median_words", "with_date", "with_author", "reject_rate",
+        "median_words", "with_date", "with_author", "failure_rate",
     }  # fmt: skip
+    assert {f["run"] for f in flagged} == {"r1"}
     assert drift(after, None, None, 0.25, 1) == {
         "previous_run": None, "threshold": 0.25, "min_pages": 1, "domains": {}, "flags": [],
     }  # fmt: skip
+
+
+def test_benign_rejects_are_not_failures() -> None:
+    """A rerun's `seen_before` (and the other benign outcomes) count neither as failures nor
+    as pages requested; real failures count among the pages requested."""
+    facts = RunFacts()
+    facts.add_article({"url": "https://a.example/1", "word_count": 300})
+    benign = ("seen_before", "unchanged", "duplicate_url", "duplicate_content", "near_duplicate")
+    for reason in (*benign, "http_error", "no_article_text", "invalid_url"):
+        facts.add_reject({"url": "https://a.example/r", "reason": reason})
+    summary = summarise(facts, {}, Path("/runs/x"), max_error_rate=0.5)
+    domain = summary["domains"]["a.example"]
+    # requested: the article, unchanged, duplicate_content, near_duplicate, 2 failures
+    assert (domain["benign"], domain["failures"], domain["requested"]) == (5, 2, 6)
+    assert domain["failure_rate"] == round(2 / 6, 4)
+    assert summary["benign_rejects"] == 5
+    assert summary["top_domains_by_failure_rate"] == [
+        {"domain": "a.example", "failure_rate": round(2 / 6, 4), "failures": 2, "requested": 6}
+    ]
+
+
+def test_a_quiet_rerun_is_not_drift_and_the_next_run_compares_with_an_earlier_one() -> None:
+    """All `seen_before`: nothing requested, nothing compared. The run after it is compared,
+    metric by metric, with the latest earlier run that had enough pages."""
+    full = {"a.example": {"articles": 10, "requested": 10, "median_words": 500.0,
+                          "with_date": 1.0, "with_author": 1.0, "failure_rate": 0.0}}  # fmt: skip
+    quiet = {"a.example": {"articles": 0, "requested": 0, "median_words": None,
+                           "with_date": None, "failure_rate": None}}  # fmt: skip
+    assert drift(quiet, full, "r1", 0.25, 5) == {
+        "previous_run": "r1", "threshold": 0.25, "min_pages": 5, "domains": {}, "flags": [],
+    }  # fmt: skip
+    broken = {"a.example": {"articles": 4, "requested": 10, "median_words": 500.0,
+                            "with_date": 1.0, "with_author": 1.0, "failure_rate": 0.6}}  # fmt: skip
+    result = drift(broken, quiet, "r2", 0.25, 5, [("r1", full)])
+    assert result["flags"] == [
+        {"domain": "a.example", "metric": "failure_rate", "previous": 0.0, "current": 0.6,
+         "change": 0.6, "flagged": True, "run": "r1"},
+    ]  # fmt: skip
+    assert set(result["domains"]["a.example"]) == {"failure_rate"}  # 4 articles: too few

@@ -7,6 +7,7 @@ misbehaves for URLs carrying a marker (served by the fixture server under /marke
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -14,13 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
+from scrapy.utils.test import get_crawler
 
+from newscrawl.workers import ExtractionPool, PoolSettings
 from tests.conftest import CrawlResult, run_crawl
 from tests.golden import COMPARED_FIELDS, article_cases
 from tests.server import FixtureServer
+from tests.support import big_reply
 from tests.support.faulty_extract import CRASH, HANG, RAISE, UNREADABLE
 
 FAULTY = "tests.support.faulty_extract.extract_article"
+BIG_REPLY = "tests.support.big_reply.extract_article"
 ARTICLES = article_cases()[:6]
 EXTRACTED = (*COMPARED_FIELDS, "word_count", "content_sha256", "warnings", "http_status")
 
@@ -162,3 +167,37 @@ def test_a_worker_whose_crawler_hung_up_leaves_quietly() -> None:
     finally:
         theirs.close()
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_an_answer_that_came_in_while_the_event_loop_was_frozen_is_in_time() -> None:
+    """The crawler's event loop blocked (a synchronous Redis call on a stalled server) for
+    longer than NEWSCRAWL_EXTRACT_TIMEOUT while the worker answered: the page is not timed
+    out, its whole answer is read, and the worker keeps serving. In-process: the freeze must
+    fall while the worker is on the page, which a crawl cannot pin."""
+    crawler = get_crawler(settings_dict={"NEWSCRAWL_EXTRACT_FUNCTION": BIG_REPLY})
+
+    async def run() -> tuple[list[int], float]:
+        pool = ExtractionPool(crawler, PoolSettings(1, 1.0, BIG_REPLY))
+        await pool.spider_opened()
+        loop = asyncio.get_running_loop()
+        sizes = []
+        try:
+            await pool.extract(b"<p>warm-up</p>", "text/html", "http://127.0.0.1/0")
+            # The worker is on the page (it works 0.3 s) when the loop freezes for 2.5 s;
+            # its answer (16 MB, more than the socket buffers hold) is half written meanwhile.
+            loop.call_later(0.1, time.sleep, 2.5)
+            started = time.monotonic()
+            for n in (1, 2):
+                page = await pool.extract(b"<p>page</p>", "text/html", f"http://127.0.0.1/{n}")
+                sizes.append(len(page.fields["blob"]))
+            took = time.monotonic() - started
+        finally:
+            pool.spider_closed()
+        return sizes, took
+
+    sizes, took = asyncio.run(run())
+    assert sizes == [big_reply.SIZE, big_reply.SIZE]  # both whole, the stream still in step
+    assert took >= 2.5  # the freeze did fall on the first page
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("newscrawl/extract/timeouts") is None
+    assert crawler.stats.get_value("newscrawl/extract/workers_started") == 1

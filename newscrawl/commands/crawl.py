@@ -7,8 +7,9 @@ unwritable output: one line on stderr says which); 3 the accounting check failed
 `download_error`/`http_error` rejects among the pages requested passed
 `NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down); 5 the run was stopped
 before it finished (Ctrl-C, SIGTERM, a CLOSESPIDER_* limit), every input has its record (the
-unreached ones `not_processed`) and the summary prints the command that resumes it. When
-several apply, the lowest of 3, 4, 5 wins.
+unreached ones `not_processed`) and the summary prints the command that resumes it; 6 a
+discovery spider (sitemap, feeds) could read none of its sources (every sitemap, feed or
+robots.txt failed), so nothing was discovered. When several apply: 3, then 6, then 4, then 5.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ EXIT_CANNOT_START = 1
 EXIT_ACCOUNTING_FAILED = 3
 EXIT_ERROR_RATE = 4
 EXIT_STOPPED = 5
+EXIT_DISCOVERY_FAILED = 6
 
 
 def output_problem(directory: Path) -> str | None:
@@ -129,6 +131,8 @@ class Command(crawl.Command):
             return
         if stats.get_value("newscrawl/accounting_ok") is False:
             self.exitcode = EXIT_ACCOUNTING_FAILED
+        elif stats.get_value("newscrawl/discovery_failed"):
+            self.exitcode = EXIT_DISCOVERY_FAILED
         elif stats.get_value("newscrawl/error_rate_exceeded"):
             self.exitcode = EXIT_ERROR_RATE
         elif stats.get_value("newscrawl/stopped_early"):

@@ -43,7 +43,7 @@ which `scrapy merge` checks the workers' records against. Joins the run in progr
 queued, workers or another enqueue registered), else starts a new run id; while it runs, the
 enqueue is registered as a feeder, so workers do not stop for an empty frontier meanwhile.
 Prints the run id. Exit status 0, 1 when Redis cannot be reached or a discovery crawl could not
-start, 2 on a usage error.
+start, 2 on a usage error, 6 when every source of a discovery crawl failed (as `scrapy crawl`).
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ from newscrawl.spiders.sitemap import SitemapSpider
 
 BATCH = 1000  # entries per Redis round trip
 EXIT_CANNOT_START = 1
+EXIT_DISCOVERY_FAILED = 6
 FILTERS = ("since", "allow", "deny", "max_articles")  # the discovery spiders' shared filters
 SPIDERS = {"sitemap": SitemapSpider, "feeds": FeedsSpider}
 
@@ -156,7 +157,8 @@ class Command(ScrapyCommand):
         for (spider, _arguments), frontier in zip(crawls, frontiers, strict=True):
             if frontier.report is None:
                 continue
-            print_discovery(run_id, spider, frontier, keys.start, redacted(url))
+            if not print_discovery(run_id, spider, frontier, keys.start, redacted(url)):
+                self.exitcode = self.exitcode or EXIT_DISCOVERY_FAILED
         print(f"inputs: {run_dir / 'inputs.jsonl'}")
 
     def _enqueue_files(
@@ -241,12 +243,14 @@ def discovery_crawls(opts: argparse.Namespace) -> list[tuple[str, dict[str, Any]
     return crawls
 
 
-def print_discovery(run_id: str, spider: str, frontier: Frontier, start: str, where: str) -> None:
+def print_discovery(run_id: str, spider: str, frontier: Frontier, start: str, where: str) -> bool:
+    """Print what a discovery crawl queued; False when every one of its sources failed."""
     report = frontier.report
     assert report is not None
     discovery = report["discovery"]
     sources = discovery["sources"]
-    bad = [source for source in sources if source["status"] != "ok"]
+    bad = [source for source in sources if source["status"] == "error"]
+    recovered = [source for source in sources if source["status"] == "recovered"]
     filtered = ", ".join(f"{reason} {n}" for reason, n in discovery["filtered"].items())
     print(
         f"run {run_id}: {discovery['accepted']} inputs queued on {start} ({where}) from"
@@ -255,4 +259,13 @@ def print_discovery(run_id: str, spider: str, frontier: Frontier, start: str, wh
     )
     for source in bad:
         print(f"  {source['kind']} {source['url']}: {source['detail']}")
+    for source in recovered:
+        print(
+            f"  {source['kind']} {source['url']}: recovered {source['entries']} entries"
+            f" from {source['detail']}"
+        )
     print(f"discovery report: {frontier.report_path}")
+    if sources and len(bad) == len(sources):
+        print(f"discovery FAILED: all {len(sources)} {spider} source(s) failed, nothing queued")
+        return False
+    return True

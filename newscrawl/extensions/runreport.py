@@ -8,7 +8,8 @@ run for drift, and the writer stays about writing.
 
 It adds "summary" and "drift" to run.json (rewritten atomically), writes report.html (unless
 `NEWSCRAWL_REPORT` is off), prints the summary on stdout (unless `NEWSCRAWL_SUMMARY` is off),
-and leaves `newscrawl/error_rate_exceeded` in the stats for the crawl command's exit status.
+and leaves `newscrawl/error_rate_exceeded` and `newscrawl/discovery_failed` (every source of
+a discovery spider failed) in the stats for the crawl command's exit status.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from newscrawl.report import render_report
 from newscrawl.runsummary import (
     domain_metrics_of,
     drift,
-    previous_run,
+    previous_runs,
     read_facts,
     summarise,
     summary_lines,
@@ -84,13 +85,14 @@ class RunReport:
         run = json.loads(run_file.read_text(encoding="utf-8"))
         facts = read_facts(run_dir)
         summary = summarise(facts, run, run_dir, self.max_error_rate)
-        earlier = previous_run(run_dir)
+        earlier = [(path.name, domain_metrics_of(path)) for path in previous_runs(run_dir)]
         changes = drift(
             summary["domains"],
-            domain_metrics_of(earlier) if earlier is not None else None,
-            earlier.name if earlier is not None else None,
+            earlier[0][1] if earlier else None,
+            earlier[0][0] if earlier else None,
             self.drift_threshold,
             self.drift_min_pages,
+            earlier[1:],
         )
         if not self.write_report:
             summary["files"].pop("report")
@@ -104,12 +106,19 @@ class RunReport:
             (run_dir / "report.html").write_text(html, encoding="utf-8")
         exceeded = bool(summary["error_rate"]["exceeded"])
         self.stats.set_value("newscrawl/error_rate_exceeded", exceeded)
+        discovery = summary.get("discovery")
+        if discovery is not None:
+            self.stats.set_value("newscrawl/discovery_failed", discovery["all_failed"])
+            if discovery["all_failed"]:
+                logger.error(
+                    "newscrawl: every discovery source failed (%d); nothing was discovered",
+                    discovery["sources"],
+                )
         self.stats.set_value("newscrawl/drift_flags", len(changes["flags"]))
         for flag in changes["flags"]:
             logger.warning(
                 "newscrawl: drift on %s: %s %s -> %s since run %s",
-                flag["domain"], flag["metric"], flag["previous"], flag["current"],
-                changes["previous_run"],
+                flag["domain"], flag["metric"], flag["previous"], flag["current"], flag["run"],
             )  # fmt: skip
         if exceeded:
             error = summary["error_rate"]

@@ -150,16 +150,28 @@ class DiscoverySpider(NewsSpider):
         return None
 
     def report_source(
-        self, url: str, kind: str, error: str | None = None, entries: int = 0
+        self,
+        url: str,
+        kind: str,
+        error: str | None = None,
+        entries: int = 0,
+        *,
+        recovered_from: str | None = None,
     ) -> None:
-        """Record one source's outcome for run.json (and the stats)."""
-        status = "error" if error else "ok"
+        """Record one source's outcome for run.json (and the stats): `ok`, `error`, or
+        `recovered` (malformed, but its `entries` were read; `detail` is the error)."""
+        status = "error" if error else "recovered" if recovered_from else "ok"
+        detail = error or recovered_from
         self.sources.append(
-            {"url": url, "kind": kind, "status": status, "entries": entries, "detail": error}
+            {"url": url, "kind": kind, "status": status, "entries": entries, "detail": detail}
         )
         self.crawler.stats.inc_value(f"newscrawl/discovery/sources/{status}")
         if error:
             self.logger.warning("%s %s unusable: %s", kind, url, error)
+        elif recovered_from:
+            self.logger.warning(
+                "%s %s recovered (%d entries read): %s", kind, url, entries, recovered_from
+            )
 
     def source_failed(self, failure: Failure) -> Iterator[Request]:
         """A source that could not be fetched: reported, and the run goes on.
@@ -167,13 +179,7 @@ class DiscoverySpider(NewsSpider):
         Subclasses may yield fallback requests (a domain's /sitemap.xml after robots.txt).
         """
         request = failure.request  # type: ignore[attr-defined]
-        error = failure.value
-        detail = (
-            f"HTTP {error.response.status}"
-            if isinstance(error, HttpError)
-            else f"{type(error).__name__}: {error}"
-        )
-        self.report_source(request.url, request.meta["source_kind"], detail[:500])
+        self.report_source(request.url, request.meta["source_kind"], failure_detail(failure))
         yield from ()
 
     def discovery_summary(self) -> dict[str, Any]:
@@ -183,3 +189,11 @@ class DiscoverySpider(NewsSpider):
             "accepted": self._accepted,
             "filtered": dict(sorted(self.filtered.items())),
         }
+
+
+def failure_detail(failure: Failure) -> str:
+    """A failed source request in one line: its HTTP status, or the error."""
+    error = failure.value
+    if isinstance(error, HttpError):
+        return f"HTTP {error.response.status}"
+    return f"{type(error).__name__}: {error}"[:500]

@@ -62,14 +62,17 @@ class FeedsSpider(DiscoverySpider):
                 yield line.url
 
     def parse_feed(self, response: Response) -> Iterator[Request | RejectItem | FrontierEntry]:
-        """The feed's item links, with their dates and titles as hints."""
+        """The feed's item links, with their dates and titles as hints (a malformed feed's
+        entries too, where feedparser recovers them: the source is then `recovered`)."""
         try:
-            entries = parse_feed(response.body)
+            feed = parse_feed(response.body)
         except SourceError as exc:
             self.report_source(response.url, "feed", str(exc))
             return
-        self.report_source(response.url, "feed", entries=len(entries))
-        for entry in entries:
+        self.report_source(
+            response.url, "feed", entries=len(feed.entries), recovered_from=feed.recovered_from
+        )
+        for entry in feed.entries:
             via = Discovery(
                 kind="feed",
                 source=response.url,

@@ -3,6 +3,9 @@
 Reads sitemaps (indexes followed, `.xml.gz` unzipped, Google News sitemaps' publication date
 and title kept as hints), from the given URLs or from each domain's robots.txt (falling back
 to /sitemap.xml), and fetches the article URLs they list.
+
+A domain given without a scheme is tried over https first; when that fails to connect or
+its TLS handshake fails (an http-only host), over http. `domains=http://host` asks for http.
 """
 
 from __future__ import annotations
@@ -12,18 +15,44 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from OpenSSL import SSL
 from scrapy import Request
+from scrapy.exceptions import (
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    ResponseDataLossError,
+)
 from scrapy.http import Response
 from scrapy.utils.sitemap import sitemap_urls_from_robots
+from twisted.internet import error as twisted_errors
 from twisted.python.failure import Failure
+from twisted.web.client import ResponseNeverReceived
 
 from newscrawl.discovery import SourceError, decompress, parse_sitemap
 from newscrawl.distributed import FrontierEntry
 from newscrawl.inputs import to_fetchable_url, url_key
 from newscrawl.items import RejectItem
-from newscrawl.spiders.discovery_base import DiscoverySpider
+from newscrawl.spiders.discovery_base import DiscoverySpider, failure_detail
 from newscrawl.spiders.params import SitemapParams, SpiderArgumentError, parse_params
 from schemas import Discovery
+
+# Failures of an https request that an http-only host gives (refused, TLS handshake failed,
+# connection dropped or timed out), after which the domain is tried over http. Not DNS
+# failures or HTTP statuses: http would not fare better.
+HTTPS_FAILURES = (
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    ResponseDataLossError,
+    ResponseNeverReceived,
+    SSL.Error,
+    twisted_errors.ConnectionRefusedError,
+    twisted_errors.TCPTimedOutError,
+    twisted_errors.TimeoutError,
+    twisted_errors.ConnectionLost,
+    twisted_errors.ConnectionDone,
+)
 
 
 class SitemapSpider(DiscoverySpider):
@@ -41,8 +70,11 @@ class SitemapSpider(DiscoverySpider):
             ]
         except ValueError as exc:
             raise SpiderArgumentError(f"-a sitemaps: {exc}") from None
+        # (base URL, whether http is tried when https fails): only for domains without scheme
         self._domains = [
-            domain.rstrip("/") if "://" in domain else f"https://{domain.strip('/')}"
+            (domain.rstrip("/"), False)
+            if "://" in domain
+            else (f"https://{domain.strip('/')}", True)
             for domain in self.params.domains or []
         ]
         self._sitemaps_read: set[str] = set()
@@ -51,16 +83,20 @@ class SitemapSpider(DiscoverySpider):
         for url in self._start_sitemaps:
             for request in self._sitemap_requests([url], user_given=True):
                 yield request
-        for domain in self._domains:
-            yield self.source_request(
-                f"{domain}/robots.txt",
-                "robots.txt",
-                self.parse_robots,
-                dont_obey_robotstxt=True,
-                user_given=True,
-                domain=domain,
-                handle_httpstatus_all=True,
-            )
+        for domain, http_fallback in self._domains:
+            yield self._robots_request(domain, http_fallback)
+
+    def _robots_request(self, domain: str, http_fallback: bool) -> Request:
+        return self.source_request(
+            f"{domain}/robots.txt",
+            "robots.txt",
+            self.parse_robots,
+            dont_obey_robotstxt=True,
+            user_given=True,
+            domain=domain,
+            http_fallback=http_fallback,
+            handle_httpstatus_all=True,
+        )
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
         """The Sitemap: lines of robots.txt, or /sitemap.xml where there are none."""
@@ -81,10 +117,23 @@ class SitemapSpider(DiscoverySpider):
         yield from self._sitemap_requests(found)
 
     def source_failed(self, failure: Failure) -> Iterator[Request]:
-        yield from super().source_failed(failure)
+        """A domain's robots.txt that failed over https is tried over http (the domain was
+        given without scheme, and https failed to connect); else its /sitemap.xml."""
         request = failure.request  # type: ignore[attr-defined]
-        if request.meta["source_kind"] == "robots.txt":
-            yield from self._sitemap_requests([f"{request.meta['domain']}/sitemap.xml"])
+        meta = request.meta
+        if (
+            meta["source_kind"] == "robots.txt"
+            and meta.get("http_fallback")
+            and failure.check(*HTTPS_FAILURES)
+        ):
+            http = "http://" + meta["domain"].removeprefix("https://")
+            detail = f"{failure_detail(failure)}; trying {http}/robots.txt"
+            self.report_source(request.url, "robots.txt", detail)
+            yield self._robots_request(http, http_fallback=False)
+            return
+        yield from super().source_failed(failure)
+        if meta["source_kind"] == "robots.txt":
+            yield from self._sitemap_requests([f"{meta['domain']}/sitemap.xml"])
 
     def _sitemap_requests(self, urls: list[str], user_given: bool = False) -> Iterator[Request]:
         """Requests for sitemaps not read yet in this run (an index that loops is read once)."""
