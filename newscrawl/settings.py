@@ -75,6 +75,8 @@ CONCURRENT_ITEMS = 1  # a response yields one item; responses still run in paral
 
 DOWNLOADER_MIDDLEWARES = {
     "newscrawl.middlewares.TargetGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,  # answers one waiter
+    "newscrawl.robots.RobotsMiddleware": 100,  # robots.txt for every request (RFC 9309 errors)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newscrawl.middlewares.PoliteRetryMiddleware": 550,
 }
