@@ -27,6 +27,8 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.asyncio import call_later
 
+from newscrawl.resolver import PinnedResolver
+
 logger = logging.getLogger(__name__)
 
 WEB_SCHEMES = frozenset({"http", "https"})
@@ -54,17 +56,33 @@ def is_internal_address(ip: str) -> bool:
 class TargetGuardMiddleware:
     """Refuses requests to non-web schemes and internal addresses the user did not name."""
 
-    def __init__(self, crawler: Crawler, allowed_hosts: frozenset[str]) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        allowed_hosts: frozenset[str],
+        resolver: PinnedResolver | None = None,
+    ) -> None:
         self.crawler = crawler
         self.allowed_hosts = allowed_hosts
-        self._resolved: dict[str, list[str]] = {}
+        # The reactor's resolver: names are checked on the very answer the connection uses.
+        self.resolver = resolver
+        self._resolved: dict[str, list[str]] = {}  # without it: our own lookups (getaddrinfo)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("NEWSCRAWL_GUARD_TARGETS"):
             raise NotConfigured
         hosts = crawler.settings.getlist("NEWSCRAWL_ALLOWED_INTERNAL_HOSTS")
-        return cls(crawler, frozenset(h.lower() for h in hosts))
+        from twisted.internet import reactor  # installed by now: the crawl is starting
+
+        resolver = getattr(reactor, "resolver", None)
+        if not isinstance(resolver, PinnedResolver):
+            logger.warning(
+                "target guard: TWISTED_DNS_RESOLVER is not newscrawl.resolver.PinnedResolver;"
+                " a name may answer the guard and the connection differently (DNS rebinding)"
+            )
+            resolver = None
+        return cls(crawler, frozenset(h.lower() for h in hosts), resolver)
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         parts = urlsplit(request.url)
@@ -87,8 +105,13 @@ class TargetGuardMiddleware:
             return [str(ipaddress.ip_address(host.strip("[]")))]
         except ValueError:
             pass
+        loop = asyncio.get_running_loop()
+        if self.resolver is not None:
+            try:
+                return [await self.resolver.getHostByName(host).asFuture(loop)]
+            except Exception:  # unresolvable: the connection gets the same failure
+                return []
         if host not in self._resolved:
-            loop = asyncio.get_running_loop()
             try:
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except OSError:
