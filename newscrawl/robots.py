@@ -35,6 +35,8 @@ from scrapy.robotstxt import RobotParser
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
+from newscrawl.runsummary import ROBOTS_UNAVAILABLE
+
 logger = logging.getLogger(__name__)
 
 MAX_ROBOTS_BYTES = 500 * 1024  # RFC 9309 2.5: crawlers parse at least 500 KiB
@@ -62,7 +64,7 @@ class HostRules:
         """Raise `RobotsForbidden` unless these rules let `user_agent` fetch `url`."""
         if self.unavailable is not None:
             raise RobotsForbidden(
-                f"robots.txt unavailable ({self.unavailable}): the host is disallowed for this run"
+                f"{ROBOTS_UNAVAILABLE} ({self.unavailable}): the host is disallowed for this run"
             )
         if self.parser is not None and not self.parser.allowed(url, user_agent):
             raise RobotsForbidden("disallowed by the site's robots.txt")

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 # Rejects that say the site (or the network to it) failed us, for the error-rate exit status.
 ERROR_REASONS = ("download_error", "http_error")
+# ... and so does a robots_forbidden whose detail starts so (robots.txt 5xx or unreachable).
+ROBOTS_UNAVAILABLE = "robots.txt unavailable"
 # Rejects of inputs that were never requested: not part of the error rate's denominator.
 NOT_REQUESTED = ("invalid_url", "duplicate_url", "not_processed", "seen_before")
 # Upper edges of the text-length histogram, in words (the last bar is "3000+").
@@ -84,6 +86,7 @@ class RunFacts:
     words: list[int] = field(default_factory=list)
     published: Counter[str] = field(default_factory=Counter)  # "YYYY-MM-DD" -> articles
     unreadable_lines: int = 0
+    robots_unavailable: int = 0  # robots_forbidden because robots.txt failed: a download error
 
     @property
     def articles(self) -> int:
@@ -112,6 +115,8 @@ class RunFacts:
     def add_reject(self, record: dict[str, Any]) -> None:
         self.domain(domain_of(record.get("url"))).rejects += 1
         self.reasons[str(record.get("reason"))] += 1
+        if record.get("reason") == "robots_forbidden":
+            self.robots_unavailable += str(record.get("detail", "")).startswith(ROBOTS_UNAVAILABLE)
 
 
 def read_facts(run_dir: Path) -> RunFacts:
@@ -151,7 +156,7 @@ def summarise(
         (kv for kv in domains.items() if kv[1]["rejects"]),
         key=lambda kv: (-kv[1]["reject_rate"], -kv[1]["rejects"], kv[0]),
     )
-    errors = sum(facts.reasons[r] for r in ERROR_REASONS)
+    errors = sum(facts.reasons[r] for r in ERROR_REASONS) + facts.robots_unavailable
     requested = facts.articles + facts.rejects - sum(facts.reasons[r] for r in NOT_REQUESTED)
     share = _share(errors, requested)
     return {
@@ -175,6 +180,7 @@ def summarise(
         ],
         "error_rate": {
             "reasons": list(ERROR_REASONS),
+            "robots_unavailable": facts.robots_unavailable,  # counted in errors too
             "errors": errors,
             "requested": requested,
             "share": share,

@@ -130,6 +130,10 @@ def test_crawl_ends_cleanly_with_one_record_per_input(crawl: Crawl) -> None:
     total = sum(len(group) for group in crawl.urls.values())
     assert len(result.articles) + len(result.rejects) == total
     assert result.run["accounting"]["ok"] is True
+    # The failing and the unreachable hosts' 3 pages count as download errors (exit status 4
+    # above NEWSCRAWL_MAX_ERROR_RATE): a network down is not a clean run.
+    error = result.run["summary"]["error_rate"]
+    assert (error["robots_unavailable"], error["errors"], error["requested"]) == (3, 3, total)
     assert "Traceback" not in result.log
 
 
