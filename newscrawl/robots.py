@@ -137,26 +137,24 @@ class RobotsMiddleware:
         assert self.crawler.stats is not None and self.crawler.engine is not None
         self.crawler.stats.inc_value("newscrawl/robots/requests")
         for _ in range(self.max_redirects + 1):
-            request = Request(
-                url,
-                priority=ROBOTS_PRIORITY,
-                callback=NO_CALLBACK,
-                meta={
-                    ROBOTS_META: True,
-                    "dont_obey_robotstxt": True,
-                    "dont_redirect": True,
-                    "give_up_log_level": "DEBUG",  # retries exhausted: our one WARNING says it
-                },
-            )
             try:
+                request = Request(
+                    url,
+                    priority=ROBOTS_PRIORITY,
+                    callback=NO_CALLBACK,
+                    meta={
+                        ROBOTS_META: True,
+                        "dont_obey_robotstxt": True,
+                        "dont_redirect": True,
+                        "give_up_log_level": "DEBUG",  # retries exhausted: our WARNING says it
+                    },
+                )
                 response = await self.crawler.engine.download_async(request)
-            except Exception as exc:  # DNS, refused, time-out, blocked redirect: unreachable
+            except Exception as exc:  # DNS, refused, time-out, refused or bad redirect
                 return self._unavailable(origin, _describe(exc))
             status = response.status
-            if 300 <= status < 400 and status != 304:
-                location = response.headers.get(b"Location")
-                if not location:
-                    return self._unavailable(origin, f"HTTP {status} without a Location")
+            location = response.headers.get(b"Location")
+            if 300 <= status < 400 and status != 304 and location:
                 url = urljoin(response.url, location.decode("latin-1"))
                 continue
             if 200 <= status < 300:
@@ -164,7 +162,7 @@ class RobotsMiddleware:
             if status == 429 or status >= 500:
                 return self._unavailable(origin, f"HTTP {status}")
             self.crawler.stats.inc_value("newscrawl/robots/missing")
-            return ALLOW_ALL  # 4xx (and other answers without rules): no robots.txt
+            return ALLOW_ALL  # 4xx (and other answers without rules, such as a bare 3xx)
         logger.warning(
             "%s/robots.txt: more than %d redirects; taken as missing (all allowed)",
             origin,

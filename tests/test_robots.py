@@ -30,6 +30,7 @@ class Robots:
     body: bytes = RULES
     delay: float = 0.0
     redirects: int = 0  # hops /robots.txt -> /hop/1 -> ... -> /hop/<n> -> the file
+    location: str | None = None  # /robots.txt redirects there instead
     served_at: list[float] = field(default_factory=list)
 
 
@@ -50,6 +51,8 @@ class _Handler(QuietHandler):
         path = self.path
         self.server.hits[path] += 1
         robots = self.server.robots
+        if path == "/robots.txt" and robots.location:
+            return self.send(302, "text/html", b"", {"Location": robots.location})
         if path == "/robots.txt" or path.startswith("/hop/"):
             hop = int(path.rsplit("/", 1)[1]) if path.startswith("/hop/") else 0
             if hop < robots.redirects:
@@ -81,6 +84,7 @@ HOSTS = {
     "oversize": Robots(body=_oversize()),
     "five_redirects": Robots(redirects=5),
     "six_redirects": Robots(redirects=6),
+    "to_file": Robots(location="file:///etc/passwd"),
 }
 
 
@@ -103,7 +107,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory, closed_port: int) -> Iterato
     urls["slow"] = [
         f"{slow}/{'private' if i % 3 == 0 else 'news'}/{next(story)}.html" for i in range(40)
     ]
-    for name in ("missing", "failing", "oversize", "five_redirects", "six_redirects"):
+    for name in ("missing", "failing", "oversize", "five_redirects", "six_redirects", "to_file"):
         base = sites[name].base
         urls[name] = [f"{base}/{section}/{next(story)}.html" for section in ("news", "private")]
     urls["oversize"].append(f"{sites['oversize'].base}/late/{next(story)}.html")
@@ -130,10 +134,10 @@ def test_crawl_ends_cleanly_with_one_record_per_input(crawl: Crawl) -> None:
     total = sum(len(group) for group in crawl.urls.values())
     assert len(result.articles) + len(result.rejects) == total
     assert result.run["accounting"]["ok"] is True
-    # The failing and the unreachable hosts' 3 pages count as download errors (exit status 4
-    # above NEWSCRAWL_MAX_ERROR_RATE): a network down is not a clean run.
+    # The failing, unreachable and to_file hosts' 5 pages count as download errors (exit
+    # status 4 above NEWSCRAWL_MAX_ERROR_RATE): a network down is not a clean run.
     error = result.run["summary"]["error_rate"]
-    assert (error["robots_unavailable"], error["errors"], error["requested"]) == (3, 3, total)
+    assert (error["robots_unavailable"], error["errors"], error["requested"]) == (5, 5, total)
     assert "Traceback" not in result.log
 
 
@@ -201,8 +205,19 @@ def test_five_redirects_are_followed_and_six_are_taken_as_no_robots_txt(crawl: C
     assert "more than 5 redirects; taken as missing (all allowed)" in crawl.result.log
 
 
+def test_a_robots_txt_redirected_off_the_web_is_unavailable(crawl: Crawl) -> None:
+    site = crawl.sites["to_file"]
+    assert set(site.hits) == {"/robots.txt"}
+    for reason, detail in _outcomes(crawl, "to_file").values():
+        assert (reason, detail) == (
+            "robots_forbidden",
+            "robots.txt unavailable (BlockedTarget: blocked: file:// URLs are read only when"
+            " given as input): the host is disallowed for this run",
+        )
+
+
 def test_robots_stats_are_counted(crawl: Crawl) -> None:
-    # slow 14, failing 2, unreachable 1, oversize 1, five redirects 1
-    assert "'newscrawl/robots/forbidden': 19," in crawl.result.log
-    assert "'newscrawl/robots/unavailable': 2," in crawl.result.log
+    # slow 14, failing 2, unreachable 1, oversize 1, five redirects 1, to_file 2
+    assert "'newscrawl/robots/forbidden': 21," in crawl.result.log
+    assert "'newscrawl/robots/unavailable': 3," in crawl.result.log
     assert "'newscrawl/robots/truncated': 1," in crawl.result.log
