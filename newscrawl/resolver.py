@@ -48,8 +48,8 @@ class PinnedResolver:
         def lookup(name: str) -> Deferred[str]:
             return threaded.getHostByName(name, (timeout,))  # type: ignore[arg-type]
 
-        size = settings.getint("DNSCACHE_SIZE") if settings.getbool("DNSCACHE_ENABLED") else 1
-        return cls(reactor, lookup, size)
+        # DNSCACHE_ENABLED=False does not turn pinning off: it is what makes the guard hold.
+        return cls(reactor, lookup, settings.getint("DNSCACHE_SIZE"))
 
     def install_on_reactor(self) -> None:
         """Make this the reactor's resolver (Scrapy calls it once, at start)."""
