@@ -130,7 +130,9 @@ class PoliteRetryMiddleware(RetryMiddleware):
 
     The wait never blocks the downloader: the retry goes back to the scheduler at once, and
     the host's download slot sends nothing until the time is up (its queue is held with the
-    slot's own timer, the one Scrapy uses for `DOWNLOAD_DELAY`), so other hosts go on.
+    slot's own timer, the one Scrapy uses for `DOWNLOAD_DELAY`), so other hosts go on. The
+    paused host's queued pages count as its slot's active ones, so Scrapy's default
+    `DownloaderAwarePriorityQueue` hands the downloader other hosts' requests first.
     """
 
     def __init__(self, settings: Any) -> None:
