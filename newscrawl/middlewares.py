@@ -3,24 +3,33 @@
 `TargetGuardMiddleware` keeps discovered links and redirects away from the machine's own
 network: non-http(s) schemes and loopback, private, link-local and metadata addresses are
 refused (reject `blocked_target`) unless the host was given by the user or allowed by a
-setting. `PoliteRetryMiddleware` is Scrapy's retry, plus honouring `Retry-After`.
+setting. `PoliteRetryMiddleware` is Scrapy's retry, plus honouring `Retry-After` by pausing only
+the host that asked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
+import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Self
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
+from scrapy.core.downloader import Slot
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
+from scrapy.utils.asyncio import call_later
+
+from newscrawl.resolver import PinnedResolver
+
+logger = logging.getLogger(__name__)
 
 WEB_SCHEMES = frozenset({"http", "https"})
 
@@ -47,17 +56,33 @@ def is_internal_address(ip: str) -> bool:
 class TargetGuardMiddleware:
     """Refuses requests to non-web schemes and internal addresses the user did not name."""
 
-    def __init__(self, crawler: Crawler, allowed_hosts: frozenset[str]) -> None:
+    def __init__(
+        self,
+        crawler: Crawler,
+        allowed_hosts: frozenset[str],
+        resolver: PinnedResolver | None = None,
+    ) -> None:
         self.crawler = crawler
         self.allowed_hosts = allowed_hosts
-        self._resolved: dict[str, list[str]] = {}
+        # The reactor's resolver: names are checked on the very answer the connection uses.
+        self.resolver = resolver
+        self._resolved: dict[str, list[str]] = {}  # without it: our own lookups (getaddrinfo)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("NEWSCRAWL_GUARD_TARGETS"):
             raise NotConfigured
         hosts = crawler.settings.getlist("NEWSCRAWL_ALLOWED_INTERNAL_HOSTS")
-        return cls(crawler, frozenset(h.lower() for h in hosts))
+        from twisted.internet import reactor  # installed by now: the crawl is starting
+
+        resolver = getattr(reactor, "resolver", None)
+        if not isinstance(resolver, PinnedResolver):
+            logger.warning(
+                "target guard: TWISTED_DNS_RESOLVER is not newscrawl.resolver.PinnedResolver;"
+                " a name may answer the guard and the connection differently (DNS rebinding)"
+            )
+            resolver = None
+        return cls(crawler, frozenset(h.lower() for h in hosts), resolver)
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         parts = urlsplit(request.url)
@@ -80,8 +105,13 @@ class TargetGuardMiddleware:
             return [str(ipaddress.ip_address(host.strip("[]")))]
         except ValueError:
             pass
+        loop = asyncio.get_running_loop()
+        if self.resolver is not None:
+            try:
+                return [await self.resolver.getHostByName(host).asFuture(loop)]
+            except Exception:  # unresolvable: the connection gets the same failure
+                return []
         if host not in self._resolved:
-            loop = asyncio.get_running_loop()
             try:
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
             except OSError:
@@ -96,11 +126,19 @@ class TargetGuardMiddleware:
 
 
 class PoliteRetryMiddleware(RetryMiddleware):
-    """Scrapy's retries, waiting as long as a 429/503 `Retry-After` asks (up to a limit)."""
+    """Scrapy's retries; a 429/503 `Retry-After` (up to a limit) pauses that host's slot.
+
+    The wait never blocks the downloader: the retry goes back to the scheduler at once, and
+    the host's download slot sends nothing until the time is up (its queue is held with the
+    slot's own timer, the one Scrapy uses for `DOWNLOAD_DELAY`), so other hosts go on. The
+    paused host's queued pages count as its slot's active ones, so Scrapy's default
+    `DownloaderAwarePriorityQueue` hands the downloader other hosts' requests first.
+    """
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.max_retry_after = settings.getfloat("NEWSCRAWL_MAX_RETRY_AFTER")
+        self._paused_until: dict[str, float] = {}  # slot key -> monotonic time it resumes
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -108,18 +146,39 @@ class PoliteRetryMiddleware(RetryMiddleware):
         middleware.crawler = crawler
         return middleware
 
-    async def process_response(  # type: ignore[override]
+    def process_response(  # type: ignore[override]
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
         wait = _retry_after(response) if response.status in {429, 503} else None
-        if wait is not None:
+        if wait is not None and not request.meta.get("dont_retry"):
             if wait > self.max_retry_after:
                 return response  # the server asks for longer than we wait: an http_error
             if request.meta.get("retry_times", 0) < request.meta.get(
                 "max_retry_times", self.max_retry_times
             ):
-                await asyncio.sleep(wait)
+                self._pause_slot(request, wait)
         return super().process_response(request, response)
+
+    def _pause_slot(self, request: Request, wait: float) -> None:
+        """Hold the queue of the request's download slot for `wait` seconds."""
+        assert self.crawler.engine is not None and self.crawler.stats is not None
+        downloader = self.crawler.engine.downloader
+        key = request.meta.get("download_slot") or downloader.get_slot_key(request)
+        slot = downloader.slots.get(key)
+        now = time.monotonic()
+        if slot is None or self._paused_until.get(key, 0.0) >= now + wait:
+            return  # gone (nothing queued), or already paused at least as long
+        self._paused_until[key] = now + wait
+        if slot.latercall is not None:
+            slot.latercall.cancel()  # a DOWNLOAD_DELAY timer: the pause is the longer wait
+        slot.latercall = call_later(wait, self._resume_slot, key, slot)
+        self.crawler.stats.inc_value("newscrawl/retry_after/pauses")
+        logger.debug("Retry-After: download slot %s paused for %.1f s", key, wait)
+
+    def _resume_slot(self, key: str, slot: Slot) -> None:
+        self._paused_until.pop(key, None)
+        assert self.crawler.engine is not None
+        self.crawler.engine.downloader._latercall(slot)  # clears latercall, runs the queue
 
 
 def _retry_after(response: Response) -> float | None:

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 # Rejects that say the site (or the network to it) failed us, for the error-rate exit status.
 ERROR_REASONS = ("download_error", "http_error")
+# ... and so does a robots_forbidden whose detail starts so (robots.txt 5xx or unreachable).
+ROBOTS_UNAVAILABLE = "robots.txt unavailable"
 # Rejects of inputs that were never requested: not part of the error rate's denominator.
 NOT_REQUESTED = ("invalid_url", "duplicate_url", "not_processed", "seen_before")
 # Rejects that are the normal outcome of a rerun or of a list with repeats, not failures: kept
@@ -103,6 +105,7 @@ class RunFacts:
     words: list[int] = field(default_factory=list)
     published: Counter[str] = field(default_factory=Counter)  # "YYYY-MM-DD" -> articles
     unreadable_lines: int = 0
+    robots_unavailable: int = 0  # robots_forbidden because robots.txt failed: a download error
 
     @property
     def articles(self) -> int:
@@ -139,6 +142,8 @@ class RunFacts:
         elif reason not in NOT_REQUESTED:
             facts.failures += 1
         self.reasons[reason] += 1
+        if reason == "robots_forbidden":
+            self.robots_unavailable += str(record.get("detail", "")).startswith(ROBOTS_UNAVAILABLE)
 
 
 def read_facts(run_dir: Path) -> RunFacts:
@@ -182,7 +187,7 @@ def summarise(
         (kv for kv in domains.items() if kv[1]["failures"]),
         key=lambda kv: (-kv[1]["failure_rate"], -kv[1]["failures"], kv[0]),
     )
-    errors = sum(facts.reasons[r] for r in ERROR_REASONS)
+    errors = sum(facts.reasons[r] for r in ERROR_REASONS) + facts.robots_unavailable
     requested = facts.articles + facts.rejects - sum(facts.reasons[r] for r in NOT_REQUESTED)
     share = _share(errors, requested)
     discovery = run.get("discovery")
@@ -219,6 +224,7 @@ def summarise(
         ],
         "error_rate": {
             "reasons": list(ERROR_REASONS),
+            "robots_unavailable": facts.robots_unavailable,  # counted in errors too
             "errors": errors,
             "requested": requested,
             "share": share,

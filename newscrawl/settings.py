@@ -21,6 +21,7 @@ NEWSCRAWL_MIN_WORDS = 50  # articles with a shorter body are rejected as no_arti
 NEWSCRAWL_MAX_INPUT_LINE = 4096  # longer URL-file lines are rejected as invalid_url
 NEWSCRAWL_GUARD_TARGETS = True  # refuse links/redirects to internal addresses and non-web schemes
 NEWSCRAWL_ALLOWED_INTERNAL_HOSTS: list[str] = []  # internal hosts links and redirects may reach
+TWISTED_DNS_RESOLVER = "newscrawl.resolver.PinnedResolver"  # guard and connection: one answer
 NEWSCRAWL_MAX_RETRY_AFTER = 60.0  # longest Retry-After (s) we wait for; longer: http_error
 NEWSCRAWL_EXTRACT_WORKERS = "auto"  # extraction processes: auto = one per core, 0 = in-process
 NEWSCRAWL_EXTRACT_TIMEOUT = 30.0  # seconds a page may take in a worker; then extraction_timeout
@@ -76,6 +77,8 @@ CONCURRENT_ITEMS = 1  # a response yields one item; responses still run in paral
 
 DOWNLOADER_MIDDLEWARES = {
     "newscrawl.middlewares.TargetGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,  # answers one waiter
+    "newscrawl.robots.RobotsMiddleware": 100,  # robots.txt for every request (RFC 9309 errors)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newscrawl.middlewares.PoliteRetryMiddleware": 550,
 }

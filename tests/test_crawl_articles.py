@@ -38,7 +38,7 @@ def inputs(server: FixtureServer, closed_port: int) -> dict[str, Any]:
         (f"{base}/empty.html", "no_article_text"),
         (f"{base}/missing", "http_error"),
         (f"{base}/broken", "http_error"),
-        (f"http://127.0.0.1:{closed_port}/gone", "download_error"),
+        (f"http://127.0.0.1:{closed_port}/gone", "robots_forbidden"),  # robots.txt unreachable
         (f"{base}/private/leak.html", "robots_forbidden"),
         (f"{base}/files/report.pdf", "not_html"),
         (f"{base}/syndicated/{SYNDICATED}", "duplicate_content"),
@@ -170,7 +170,8 @@ def test_rejects_say_what_went_wrong(crawl: CrawlResult, inputs: dict[str, Any])
     assert rejects[f"{base}/broken"]["http_status"] == 500
     assert rejects[f"{base}/files/report.pdf"]["detail"] == "not an HTML page (application/pdf)"
     assert "robots.txt" in rejects[f"{base}/private/leak.html"]["detail"]
-    assert "Connection" in rejects[next(k for k in rejects if "/gone" in k)]["detail"]
+    gone = rejects[next(k for k in rejects if "/gone" in k)]["detail"]
+    assert gone.startswith("robots.txt unavailable (DownloadConnectionRefusedError: ")
     assert "listing" in rejects[f"{base}/articles/section_front.html"]["detail"]
     short = rejects[f"{base}/articles/too_short.html"]
     assert short["detail"].startswith("text: body has ")

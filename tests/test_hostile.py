@@ -48,7 +48,8 @@ CASES: dict[str, tuple[str, str]] = {
     "/to-private": ("blocked_target", "10.1.2.3 is an internal address"),
     "/to-file": ("blocked_target", "redirect to 'file:///etc/passwd' refused"),
 }
-TLS_CASE = ("download_error", "TLS error: wrong version number")
+# TLS fails for robots.txt first: RFC 9309 makes the unreachable https origin all disallowed.
+TLS_CASE = ("robots_forbidden", "wrong version number")
 SEPARATOR_LINE = "not\u2028a\u2029url"
 SETTINGS = {
     "DOWNLOAD_MAXSIZE": str(5_000_000),
@@ -101,7 +102,7 @@ def test_each_hostile_case_has_its_outcome(
     assert fragment in where
 
 
-def test_tls_failure_is_a_download_error(crawl: CrawlResult, hostile: HostileServer) -> None:
+def test_tls_failure_disallows_the_origin(crawl: CrawlResult, hostile: HostileServer) -> None:
     record = _outcomes(crawl)[f"https://127.0.0.1:{hostile.port}/over-tls"]
     assert (record["outcome"], TLS_CASE[1] in record["detail"]) == (TLS_CASE[0], True)
 

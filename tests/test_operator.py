@@ -73,7 +73,8 @@ def test_error_rate_above_the_limit_exits_4_and_says_why(runs: list[CrawlResult]
     assert first.returncode == 4, first.log[-3000:]
     error = first.run["summary"]["error_rate"]
     # 2 http_error (404, 500) of 8 requested pages: 25%, above the limit of 20%
-    assert error == {"reasons": ["download_error", "http_error"], "errors": 2, "requested": 8,
+    assert error == {"reasons": ["download_error", "http_error"], "robots_unavailable": 0,
+                     "errors": 2, "requested": 8,
                      "share": 0.25, "max": 0.2, "exceeded": True}  # fmt: skip
     assert (
         "2 of 8 requested pages failed to download (25%), above NEWSCRAWL_MAX_ERROR_RATE=0.2"

@@ -59,6 +59,19 @@ def test_error_rate_counts_only_pages_that_were_requested() -> None:
     assert domain["reject_rate"] == round(5 / 6, 4)
 
 
+def test_a_robots_txt_that_failed_counts_as_a_download_error() -> None:
+    facts = RunFacts()
+    facts.add_article({"url": "https://a.example/1", "word_count": 300})
+    for url, detail in (
+        ("https://a.example/p", "disallowed by the site's robots.txt"),
+        ("https://b.example/1", "robots.txt unavailable (HTTP 503): the host is disallowed"),
+    ):
+        facts.add_reject({"url": url, "reason": "robots_forbidden", "detail": detail})
+    error = summarise(facts, {}, Path("/runs/x"), max_error_rate=0.25)["error_rate"]
+    assert (error["robots_unavailable"], error["errors"], error["requested"]) == (1, 1, 3)
+    assert error["exceeded"] is True
+
+
 def test_drift_needs_enough_pages_in_both_runs() -> None:
     before = {"a.example": {"articles": 3, "requested": 3, "median_words": 800.0,
                             "with_date": 1.0, "with_author": 1.0, "failure_rate": 0.0}}  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, ResponseDataLossError
+from scrapy.exceptions import DownloadCancelledError, ResponseDataLossError
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -29,6 +29,7 @@ from newscrawl.extraction import (
 from newscrawl.items import CandidateItem, NavigationItem, RejectItem
 from newscrawl.ledger import Ledger
 from newscrawl.middlewares import WEB_SCHEMES, BlockedTarget
+from newscrawl.robots import RobotsForbidden
 from newscrawl.spiders.params import INPUTS_FROM_REDIS
 from newscrawl.state import PageState
 from newscrawl.workers import ExtractionFailed, extractor_for
@@ -240,8 +241,8 @@ def _classify_failure(failure: Failure) -> tuple[RejectReason, str, int | None]:
         return RejectReason.http_error, f"HTTP {response.status}", response.status
     if isinstance(error, BlockedTarget):
         return RejectReason.blocked_target, str(error)[:500], None
-    if isinstance(error, IgnoreRequest) and "robots.txt" in str(error):
-        return RejectReason.robots_forbidden, "disallowed by the site's robots.txt", None
+    if isinstance(error, RobotsForbidden):
+        return RejectReason.robots_forbidden, error.detail, None
     if "max size" in str(error) or "DOWNLOAD_MAXSIZE" in str(error):
         return RejectReason.too_large, str(error)[:500], None
     if isinstance(error, DownloadCancelledError) and not str(error):
