@@ -2,7 +2,7 @@
 
 Scrapy's own `crawl` exits 0 whenever the spider started, even if records went missing.
 Exit statuses: 0 the run finished and every input has exactly one record; 1 the crawl could
-not start (bad arguments, unwritable output); 3 the accounting check failed; 4 the share of
+not start (bad arguments, unwritable output, `-o`/`-O`/`FEEDS` asked for); 3 the accounting check failed; 4 the share of
 `download_error`/`http_error` rejects among the pages requested passed
 `NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down). When both 3 and 4
 apply, 3 wins.
@@ -37,6 +37,22 @@ def output_problem(directory: Path) -> str | None:
     return None
 
 
+def feeds_refusal(feeds: dict[str, object], output: Path) -> str | None:
+    """Why Scrapy's feed exports (`-o`, `-O`, `FEEDS`) are refused, or None without any.
+
+    The records go to the run directory (articles.jsonl, rejects.jsonl, run.json); a feed
+    would receive only part of them, so a run asked for one stops before any fetch instead.
+    """
+    if not feeds:
+        return None
+    names = ", ".join(sorted(str(uri) for uri in feeds))
+    return (
+        f"feed exports (-o/-O/FEEDS: {names}) are not supported: each run writes its articles"
+        f" to {output}/<run_id>/articles.jsonl (rejects.jsonl and run.json beside it);"
+        " set NEWSCRAWL_OUTPUT_DIR to choose the directory. Nothing was fetched."
+    )
+
+
 def _explain_bad_arguments(started: asyncio.Future[None]) -> None:
     """A bad spider argument: its one-line message, not asyncio's traceback of the task.
 
@@ -60,6 +76,11 @@ class Command(crawl.Command):
         assert self.crawler_process is not None
         crawler = self._create_crawler(args[0])
         output = Path(crawler.settings.get("NEWSCRAWL_OUTPUT_DIR")) / args[0]
+        refusal = feeds_refusal(crawler.settings.getdict("FEEDS"), output)
+        if refusal is not None:
+            print(f"newscrawl: {refusal}", file=sys.stderr)
+            self.exitcode = EXIT_CANNOT_START
+            return
         problem = output_problem(output)
         if problem is not None:
             print(
