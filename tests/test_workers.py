@@ -145,3 +145,41 @@ def test_bad_pool_settings_stop_the_crawl_at_start(
     result, _ = _crawl(tmp_path, [f"{server.base}/articles/{ARTICLES[0]}.html"], {name: value})
     assert result.returncode == 1, result.log[-3000:]
     assert message in result.log
+
+
+def test_a_large_page_queued_behind_a_timed_out_page_is_still_extracted(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """One worker stuck on a page; an 8 MB page behind it fills the socket buffers (about
+    2 MB) mid-send when the stuck worker is killed. The send must end with the old socket,
+    so the large page goes to the replacement and every later page too; the crawl ends by
+    itself (a deadlock here is caught by the crawl's own time limit)."""
+    base = server.base
+    hang = f"{base}/marked/{HANG}/{ARTICLES[0]}"
+    large = f"{base}/large/8/{ARTICLES[1]}"
+    normal = [f"{base}/articles/{name}.html" for name in ARTICLES[2:]]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    url_file = tmp_path / "urls.txt"
+    url_file.write_text("\n".join([hang, large, *normal]) + "\n", encoding="utf-8")
+    started = time.monotonic()
+    result = run_crawl(
+        tmp_path / "out",
+        "-a",
+        f"urls={url_file}",
+        settings={
+            "NEWSCRAWL_EXTRACT_WORKERS": "1",
+            "NEWSCRAWL_EXTRACT_TIMEOUT": "3",
+            "NEWSCRAWL_EXTRACT_FUNCTION": FAULTY,
+            "CONCURRENT_REQUESTS": "1",  # the hung page is in the worker before the large one
+        },
+        timeout=90,
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.log[-3000:]
+    assert elapsed < 100, f"the crawl took {elapsed:.0f}s"
+    assert _reasons(result) == {hang: "extraction_timeout"}
+    assert sorted(article["url"] for article in result.articles) == sorted([large, *normal])
+    assert result.run["accounting"]["ok"] is True
+    assert "'newscrawl/extract/timeouts': 1" in result.log
+    if Path("/proc/self/cmdline").exists():
+        assert not _workers_left(), "worker processes outlived the crawl"
