@@ -181,5 +181,6 @@ def test_a_large_page_queued_behind_a_timed_out_page_is_still_extracted(
     assert sorted(article["url"] for article in result.articles) == sorted([large, *normal])
     assert result.run["accounting"]["ok"] is True
     assert "'newscrawl/extract/timeouts': 1" in result.log
+    assert "Traceback" not in result.log and "Exception in callback" not in result.log
     if Path("/proc/self/cmdline").exists():
         assert not _workers_left(), "worker processes outlived the crawl"
