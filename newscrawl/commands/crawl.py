@@ -2,9 +2,9 @@
 
 Scrapy's own `crawl` exits 0 whenever the spider started, even if records went missing.
 Exit statuses: 0 the run finished and every input has exactly one record; 1 the crawl could
-not start (bad arguments, unwritable output, `-o`/`-O`/`FEEDS` asked for); 3 the accounting check failed; 4 the share of
-`download_error`/`http_error` rejects among the pages requested passed
-`NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down). When both 3 and 4
+not start (bad arguments, unwritable output, `-o`/`-O`/`FEEDS` asked for); 3 the accounting
+check failed; 4 the share of `download_error`/`http_error` rejects among the pages requested
+passed `NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down). When both 3 and 4
 apply, 3 wins.
 """
 
