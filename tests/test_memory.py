@@ -73,6 +73,7 @@ def test_run_keys_stay_within_their_cache_where_a_dict_grows() -> None:
     for n in range(10_000, count):
         held[_url(n)] = _url(n)
     dict_grown = _rss_mb() - before
+    print(f"RunKeys: {grown:.1f} MB for {count} keys; a dict: {dict_grown:.1f} MB")
     assert dict_grown > 20, f"the dict baseline grew only {dict_grown:.1f} MB"
     assert grown < CACHE_KIB / 1024 + 3, f"RunKeys grew {grown:.1f} MB for {count} keys"
     keys.close()
@@ -121,6 +122,7 @@ def test_the_dedupe_pipeline_does_not_grow_with_the_articles_it_passes(
         pipeline.process_item(_article(n, template))
     grown = _rss_mb() - before
     # 55,000 articles: three URL keys and a body hash each, some 25 MB in dicts.
+    print(f"dedupe: 55,000 articles grew the process {grown:.1f} MB")
     assert grown < 2 * CACHE_KIB / 1024 + 3, f"the pipeline grew {grown:.1f} MB"
     # Still every article remembered: the first ones' repeats are caught.
     again = pipeline.process_item(_article(7, template))
