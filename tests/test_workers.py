@@ -7,6 +7,7 @@ misbehaves for URLs carrying a marker (served by the fixture server under /marke
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -32,14 +33,19 @@ def _crawl(workdir: Path, lines: list[str], settings: dict[str, str]) -> tuple[C
 
 
 def _workers_left() -> list[str]:
-    """Command lines of worker processes running the test extractor (Linux /proc)."""
+    """Command lines of worker processes running the test extractor (Linux /proc), started
+    from this environment's Python (not another checkout's tests running alongside)."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "newscrawl.worker_main" in command and FAULTY in command:
+        if (
+            command.startswith(sys.executable + " ")
+            and "newscrawl.worker_main" in command
+            and FAULTY in command
+        ):
             found.append(command)
     return found
 
