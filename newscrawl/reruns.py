@@ -102,6 +102,8 @@ class Reruns:
         self.near_threshold = near_threshold
         self.settled = Settled()
         self.resuming = False
+        # ETag / Last-Modified of each fetched input, until its record is written (`written`)
+        # or it ends as a navigation page (`navigated`): only the inputs in flight are held.
         self._validators: dict[int, tuple[str | None, str | None]] = {}
         # Articles past the history pipeline and not yet written (so not yet in the store):
         # input id -> (page key, url, signature); near copies among them are found too.
@@ -287,6 +289,11 @@ class Reruns:
             if page is not None:
                 fetched = (record.fetched_at or datetime.now(UTC)).isoformat()
                 self.store.touch(page.key, fetched, etag, modified)
+
+    def navigated(self, input_id: int) -> None:
+        """The input was a page crawled only for its links: nothing of it is recorded."""
+        self._validators.pop(input_id, None)
+        self._pending.pop(input_id, None)
 
     def _save(
         self, article: Article, etag: str | None, modified: str | None, signature: Signature

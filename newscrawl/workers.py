@@ -14,6 +14,11 @@ stalls every download while a slow page is worked on. `ExtractionPool` (an exten
   out of memory) is replaced and its page tried once more on a fresh worker before it
   becomes `extraction_error`. The page queued behind is simply sent to the replacement: no
   other page is affected, and the crawl never waits on a stuck page longer than the timeout.
+- Pages are written to the socket by one sender task per worker, never by `_run` itself nor
+  under a lock: a page larger than the socket buffers (about 2 MB; pages may be 10 MB) waits
+  in mid-send while its worker is busy, and if that worker is then killed the sender is
+  cancelled with it, so the page is sent whole to the replacement. Pages go out in queue
+  order, one process at a time, which is what lets answers be matched to pages.
 - Bounded: at most `workers x QUEUE_PER_WORKER` pages are handed to the pool; further
   callbacks wait for a slot while holding their response. Scrapy counts those responses in
   its scraper slot and stops the downloader once they add up to
@@ -217,7 +222,7 @@ class ExtractionPool:
             )
             del body  # the job holds the framed copy until the worker has answered
             worker = min(self._workers, key=lambda worker: len(worker.jobs))
-            await worker.submit(job)
+            worker.submit(job)
             outcome = await job.done
         finally:
             self._slots.release()
@@ -271,9 +276,10 @@ class _Worker:
         self.sock: socket.socket | None = None
         self.pages = 0
         self.jobs: deque[_Job] = deque()
-        self.accepting = False  # running, every queued page sent, not due for replacement
+        self.ready = False  # started and said so: queued pages may be sent
         self.broken = False  # a write to the worker failed: replace it before sending more
-        self._send_lock = asyncio.Lock()
+        self._sender: asyncio.Task[None] | None = None  # writing queued pages to the socket
+        self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         # The answer being read: never cancelled by the timeout, so a late look at a reply
         # already under way cannot lose its bytes; `_mid_reply` once its header is in.
@@ -281,10 +287,11 @@ class _Worker:
         self._mid_reply = False
         self._task = asyncio.ensure_future(self._run())
 
-    async def submit(self, job: _Job) -> None:
+    def submit(self, job: _Job) -> None:
+        """Queue a page: it is sent as soon as the process is ready and the pages before it
+        are sent; `job.done` gets its outcome."""
         self.jobs.append(job)
-        if self.accepting:
-            await self._send([job])
+        self._pump()
         self._wake.set()
 
     async def _run(self) -> None:
@@ -300,7 +307,7 @@ class _Worker:
                 await self._wake.wait()
                 continue
             head = self.jobs[0]
-            if not head.sent:  # nothing in flight: (re)start the process if needed, send all
+            if not head.sent:  # nothing in flight: (re)start the process if needed
                 if not self._running() or self.pages >= PAGES_PER_WORKER:
                     if self._running():
                         self.pool._inc("workers_recycled")
@@ -309,8 +316,10 @@ class _Worker:
                     except _WorkerDied as exc:
                         self._lost_all(str(exc))
                         continue
-                await self._send([job for job in self.jobs if not job.sent])
-                continue
+                    head.started = None  # its time counts from the replacement's start
+                self._pump()
+            # The head's answer is awaited while it may still be on its way (a large page):
+            # the time limit counts from the previous answer either way.
             if head.started is None:
                 head.started = loop.time()
             if self._reply is None:
@@ -338,7 +347,7 @@ class _Worker:
                 continue
             self._reply = None
             self.jobs.popleft()
-            if self.jobs and self.jobs[0].sent:
+            if self.jobs:
                 self.jobs[0].started = loop.time()
             self._answered(head, reply)
 
@@ -386,24 +395,41 @@ class _Worker:
 
     # -- the process ---------------------------------------------------------------------
 
-    async def _send(self, jobs: list[_Job]) -> None:
-        loop = asyncio.get_running_loop()
-        async with self._send_lock:
-            for job in jobs:
-                sock = self.sock
-                if sock is None or job.sent or job.payload is None:
-                    continue
-                try:
-                    await loop.sock_sendall(sock, job.payload)
-                except OSError:
-                    self.accepting, self.broken = False, True  # `_run` replaces the worker
+    def _pump(self) -> None:
+        """Start the sender if the process is ready and a queued page is not sent yet."""
+        if self._sender is not None or not self.ready or not self._running():
+            return
+        if self.pages < PAGES_PER_WORKER and self._next_unsent() is not None:
+            self._sender = asyncio.ensure_future(self._send_queued(self.sock))
+
+    def _next_unsent(self) -> _Job | None:
+        return next((job for job in self.jobs if not job.sent and job.payload is not None), None)
+
+    async def _send_queued(self, sock: socket.socket | None) -> None:
+        """Write the queued pages to this process's socket, in order, each whole.
+
+        Waits in mid-page while the worker is busy and the socket buffers are full; ends
+        when nothing is left to send, the write fails (`_run` replaces the worker), or the
+        worker is hung up on (`_hang_up` cancels it: the pages are sent again to the next).
+        """
+        try:
+            while sock is not None and sock is self.sock and self.pages < PAGES_PER_WORKER:
+                job = self._next_unsent()
+                if job is None or job.payload is None:
                     return
+                try:
+                    await self._loop.sock_sendall(sock, job.payload)
+                except OSError:
+                    self.broken = True  # the worker is gone: `_run` sees it and replaces it
+                    self._wake.set()
+                    return
+                if sock is not self.sock:
+                    return  # hung up on meanwhile: whatever was written is lost with it
                 job.sent = True
                 self.pages += 1
-                if self.pages >= PAGES_PER_WORKER:
-                    self.accepting = False
-        if self._running() and self.pages < PAGES_PER_WORKER and all(j.sent for j in self.jobs):
-            self.accepting = True
+        finally:
+            if self._sender is asyncio.current_task():
+                self._sender = None
 
     async def _restart(self) -> None:
         await self._retire()
@@ -432,6 +458,7 @@ class _Worker:
             theirs.close()
         ours.setblocking(False)
         self.process, self.sock, self.pages, self.broken = process, ours, 0, False
+        self.ready = False
         self.pool._inc("workers_started")
         try:
             message = await asyncio.wait_for(self._receive(), STARTUP_TIMEOUT)
@@ -442,6 +469,7 @@ class _Worker:
         if message[0] != "ready":
             self._kill()
             raise _WorkerDied(str(message[1]))
+        self.ready = True
 
     def _answering(self) -> bool:
         """Whether the worker's answer has arrived, is being read, or waits in the socket."""
@@ -518,21 +546,30 @@ class _Worker:
         self._kill()
 
     def _hang_up(self) -> None:
-        """Close our end: an idle worker sees end of file and leaves."""
-        self.accepting = False
+        """Close our end: an idle worker sees end of file and leaves.
+
+        A send in progress is cancelled first and the socket taken out of the event loop,
+        so no write waits on a closed socket (and nothing waits for that write)."""
+        self.ready = False
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.cancel()
         for job in self.jobs:  # whatever was sent is lost with the connection
             job.sent, job.started = False, None
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+        sock, self.sock = self.sock, None
+        if sock is not None:
+            self._loop.remove_reader(sock)
+            self._loop.remove_writer(sock)
+            sock.close()
 
     def _kill(self) -> None:
         """Stop the worker now (it may be stuck in a page) and collect its exit status."""
-        self._hang_up()
         process, self.process = self.process, None
         if process is not None:
             with contextlib.suppress(OSError):
                 process.kill()
+        self._hang_up()
+        if process is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(5)
 

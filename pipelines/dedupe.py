@@ -1,4 +1,8 @@
-"""De-duplicate within a run: by canonical URL and by content hash; repeats become rejects."""
+"""De-duplicate within a run: by canonical URL and by content hash; repeats become rejects.
+
+The keys of every article passed are kept on disk (`newscrawl.runkeys`), not in dicts, so
+the pipeline's memory does not grow with the run.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 
 from newscrawl.items import ArticleItem, RejectItem
+from newscrawl.runkeys import RunKeys
 from newscrawl.urls import page_keys
 from schemas import Article, Reject, RejectReason
 
@@ -15,8 +20,8 @@ class DedupePipeline:
     """The first article for a URL or a body wins; later ones are `duplicate_*` rejects."""
 
     def __init__(self) -> None:
-        self._by_url: dict[str, str] = {}
-        self._by_content: dict[str, str] = {}
+        self._by_url = RunKeys()  # page key -> URL of the first article with it
+        self._by_content = RunKeys()  # content_sha256 -> URL of the first article with it
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -29,16 +34,20 @@ class DedupePipeline:
         # Final URL and same-site canonical link (not the requested URL: a redirect from
         # another input is found by the final URL); see newscrawl.urls.
         keys = set(page_keys(None, article.url, article.canonical_url))
-        first_url = next((self._by_url[k] for k in keys if k in self._by_url), None)
+        first_url = self._by_url.first(keys)
         if first_url is not None:
             return self._duplicate(item, RejectReason.duplicate_url, first_url, "same page as")
         first_body = self._by_content.get(article.content_sha256)
         if first_body is not None:
             return self._duplicate(item, RejectReason.duplicate_content, first_body, "same text as")
         for key in keys:
-            self._by_url[key] = article.url
-        self._by_content[article.content_sha256] = article.url
+            self._by_url.put(key, article.url)
+        self._by_content.put(article.content_sha256, article.url)
         return item
+
+    def close_spider(self) -> None:
+        self._by_url.close()
+        self._by_content.close()
 
     @staticmethod
     def _duplicate(item: ArticleItem, reason: RejectReason, first: str, what: str) -> RejectItem:

@@ -151,6 +151,8 @@ class JsonLinesWriter:
             return
         self.counts["navigation"] += 1
         self.stats.inc_value("newscrawl/navigation_pages")
+        if self.reruns is not None:
+            self.reruns.navigated(input_id)
 
     def _count_reject(self, reason: str) -> None:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1

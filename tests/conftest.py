@@ -59,9 +59,14 @@ class CrawlResult:
 
 
 def run_crawl(
-    output_dir: Path, *args: str, settings: dict[str, str] | None = None, spider: str = "articles"
+    output_dir: Path,
+    *args: str,
+    settings: dict[str, str] | None = None,
+    spider: str = "articles",
+    timeout: float = 300,
 ) -> CrawlResult:
-    """Run `scrapy crawl <spider>` from the project directory, as a user does."""
+    """Run `scrapy crawl <spider>` from the project directory, as a user does; killed after
+    `timeout` seconds (a hung crawl then fails its test instead of hanging it)."""
     command = [str(SCRAPY), "crawl", spider, *args]
     for name, value in {
         **FAST_SETTINGS,
@@ -75,7 +80,7 @@ def run_crawl(
             command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True
         )
         peak_kb = 0
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + timeout
         while process.poll() is None:
             peak_kb = max(peak_kb, _high_water_kb(process.pid))
             if time.monotonic() > deadline:

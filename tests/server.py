@@ -11,6 +11,8 @@ Routes:
   /files/report.pdf           a PDF (application/pdf)
   /empty.html                 an empty 200 text/html page
   /marked/<marker>/<case>     a fixture page under a URL carrying a marker (tests/support hooks)
+  /large/<mb>/<case>          a fixture page padded with an HTML comment to <mb> MB
+  /mislabelled/<lang>         a page in a legacy encoding declared UTF-8 (tests/mislabelled.py)
   /gen/<n>.html               generated story n (tests/generated.py) at `revisions[n]`, with an
                               ETag and Last-Modified; 304 to a matching conditional request;
                               waits `gen_delay` seconds first (to land a kill mid-crawl)
@@ -28,6 +30,7 @@ from collections import Counter
 from email.utils import formatdate
 from pathlib import Path
 
+from tests import mislabelled
 from tests.generated import article_html
 from tests.httpd import LocalServer, QuietHandler
 
@@ -69,6 +72,11 @@ class _Handler(QuietHandler):
             return self.send(200, "application/pdf", PDF)
         if match := re.fullmatch(r"/marked/[\w-]+/([\w-]+)", path):
             return self._page(f"{match[1]}.html", None)
+        if (match := re.fullmatch(r"/mislabelled/(\w+)", path)) and match[1] in mislabelled.TEXTS:
+            page = mislabelled.page(match[1]).encode(mislabelled.ENCODINGS[match[1]])
+            return self.send(200, "text/html; charset=utf-8", page)
+        if match := re.fullmatch(r"/large/(\d+)/([\w-]+)", path):
+            return self._large(f"{match[2]}.html", int(match[1]))
         if match := re.fullmatch(r"/(gen|static|copies|mirror)/(\d+)\.html", path):
             return self._generated(path, match[1], int(match[2]))
         if path == "/empty.html":
@@ -92,6 +100,11 @@ class _Handler(QuietHandler):
                 body,
             )
         self.send(200, "text/html; charset=utf-8", body)
+
+    def _large(self, name: str, megabytes: int) -> None:
+        body = (FIXTURES / name).read_bytes()
+        padding = b"<!-- " + b"padding " * (megabytes * 131_072) + b"-->"
+        self.send(200, "text/html; charset=utf-8", body.replace(b"</body>", padding + b"</body>"))
 
     def _generated(self, path: str, route: str, n: int) -> None:
         revision = self.server.revisions.get(n, 1)

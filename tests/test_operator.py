@@ -186,6 +186,33 @@ def test_unwritable_output_fails_at_start_before_any_fetch(
     assert server.hits["/marked/unwritable-output/semantic_html5"] == 0
 
 
+@pytest.mark.parametrize("how", ["-o", "-O", "FEEDS"])
+def test_feed_exports_are_refused_at_start_pointing_to_articles_jsonl(
+    tmp_path: Path, server: FixtureServer, how: str
+) -> None:
+    path = f"/marked/feed-{how.strip('-')}/semantic_html5"
+    urls = tmp_path / "urls.txt"
+    urls.write_text(f"{server.base}{path}\n")
+    feed = tmp_path / "feed.jsonl"
+    if how == "FEEDS":
+        args = ["-s", f'FEEDS={{"{feed}": {{"format": "jsonlines"}}}}']
+    else:
+        args = [how, str(feed)]
+    result = run_crawl(tmp_path / "out", "-a", f"urls={urls}", *args)
+    assert result.returncode == 1, result.log[-3000:]
+    lines = [line for line in result.log.splitlines() if line.startswith("newscrawl: ")]
+    assert lines == [
+        f"newscrawl: feed exports (-o/-O/FEEDS: {feed}) are not supported: each run writes"
+        f" its articles to {tmp_path / 'out' / 'articles'}/<run_id>/articles.jsonl"
+        " (rejects.jsonl and run.json beside it); set NEWSCRAWL_OUTPUT_DIR to choose the"
+        " directory. Nothing was fetched."
+    ]
+    assert "Traceback" not in result.log
+    assert not feed.exists()
+    assert result.run_dir is None
+    assert server.hits[path] == 0
+
+
 # --- drift flags, on run directories written by hand ---
 
 

@@ -40,14 +40,19 @@ def _crawl(workdir: Path, lines: list[str], settings: dict[str, str]) -> tuple[C
 
 
 def _workers_left() -> list[str]:
-    """Command lines of worker processes running the test extractor (Linux /proc)."""
+    """Command lines of worker processes running the test extractor (Linux /proc), started
+    from this environment's Python (not another checkout's tests running alongside)."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "newscrawl.worker_main" in command and FAULTY in command:
+        if (
+            command.startswith(sys.executable + " ")
+            and "newscrawl.worker_main" in command
+            and FAULTY in command
+        ):
             found.append(command)
     return found
 
@@ -201,3 +206,42 @@ def test_an_answer_that_came_in_while_the_event_loop_was_frozen_is_in_time() -> 
     assert crawler.stats is not None
     assert crawler.stats.get_value("newscrawl/extract/timeouts") is None
     assert crawler.stats.get_value("newscrawl/extract/workers_started") == 1
+
+
+def test_a_large_page_queued_behind_a_timed_out_page_is_still_extracted(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """One worker stuck on a page; an 8 MB page behind it fills the socket buffers (about
+    2 MB) mid-send when the stuck worker is killed. The send must end with the old socket,
+    so the large page goes to the replacement and every later page too; the crawl ends by
+    itself (a deadlock here is caught by the crawl's own time limit)."""
+    base = server.base
+    hang = f"{base}/marked/{HANG}/{ARTICLES[0]}"
+    large = f"{base}/large/8/{ARTICLES[1]}"
+    normal = [f"{base}/articles/{name}.html" for name in ARTICLES[2:]]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    url_file = tmp_path / "urls.txt"
+    url_file.write_text("\n".join([hang, large, *normal]) + "\n", encoding="utf-8")
+    started = time.monotonic()
+    result = run_crawl(
+        tmp_path / "out",
+        "-a",
+        f"urls={url_file}",
+        settings={
+            "NEWSCRAWL_EXTRACT_WORKERS": "1",
+            "NEWSCRAWL_EXTRACT_TIMEOUT": "3",
+            "NEWSCRAWL_EXTRACT_FUNCTION": FAULTY,
+            "CONCURRENT_REQUESTS": "1",  # the hung page is in the worker before the large one
+        },
+        timeout=90,
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.log[-3000:]
+    assert elapsed < 100, f"the crawl took {elapsed:.0f}s"
+    assert _reasons(result) == {hang: "extraction_timeout"}
+    assert sorted(article["url"] for article in result.articles) == sorted([large, *normal])
+    assert result.run["accounting"]["ok"] is True
+    assert "'newscrawl/extract/timeouts': 1" in result.log
+    assert "Traceback" not in result.log and "Exception in callback" not in result.log
+    if Path("/proc/self/cmdline").exists():
+        assert not _workers_left(), "worker processes outlived the crawl"

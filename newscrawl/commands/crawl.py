@@ -3,8 +3,9 @@
 Scrapy's own `crawl` exits 0 whenever the spider started, even if records went missing.
 Exit statuses: 0 the run finished and every input has exactly one record; 1 the crawl could
 not start (bad arguments or `NEWSCRAWL_*` values, the state store or job directory in use,
-unwritable output: one line on stderr says which); 3 the accounting check failed; 4 the share of
-`download_error`/`http_error` rejects among the pages requested passed
+unwritable output, `-o`/`-O`/`FEEDS` asked for: one line on stderr says which); 3 the
+accounting check failed; 4 the share of `download_error`/`http_error` rejects among the pages
+requested passed
 `NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down); 5 the run was stopped
 before it finished (Ctrl-C, SIGTERM, a CLOSESPIDER_* limit), every input has its record (the
 unreached ones `not_processed`) and the summary prints the command that resumes it; 6 a
@@ -79,6 +80,22 @@ def settings_problem(settings: Settings) -> str | None:
     return None
 
 
+def feeds_refusal(feeds: dict[str, object], output: Path) -> str | None:
+    """Why Scrapy's feed exports (`-o`, `-O`, `FEEDS`) are refused, or None without any.
+
+    The records go to the run directory (articles.jsonl, rejects.jsonl, run.json); a feed
+    would receive only part of them, so a run asked for one stops before any fetch instead.
+    """
+    if not feeds:
+        return None
+    names = ", ".join(sorted(str(uri) for uri in feeds))
+    return (
+        f"feed exports (-o/-O/FEEDS: {names}) are not supported: each run writes its articles"
+        f" to {output}/<run_id>/articles.jsonl (rejects.jsonl and run.json beside it);"
+        " set NEWSCRAWL_OUTPUT_DIR to choose the directory. Nothing was fetched."
+    )
+
+
 def _explain_bad_arguments(started: asyncio.Future[None]) -> None:
     """A bad spider argument or setting, or a state store or job directory in use: its
     one-line message, not asyncio's traceback of the task.
@@ -110,6 +127,11 @@ class Command(crawl.Command):
             self.exitcode = EXIT_CANNOT_START
             return
         output = Path(crawler.settings.get("NEWSCRAWL_OUTPUT_DIR")) / args[0]
+        refusal = feeds_refusal(crawler.settings.getdict("FEEDS"), output)
+        if refusal is not None:
+            print(f"newscrawl: {refusal}", file=sys.stderr)
+            self.exitcode = EXIT_CANNOT_START
+            return
         problem = output_problem(output)
         if problem is not None:
             print(

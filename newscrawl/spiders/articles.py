@@ -16,6 +16,7 @@ from scrapy.crawler import Crawler
 
 from newscrawl.inputs import InputLine, parse_input, read_url_file, url_key
 from newscrawl.reruns import Reruns
+from newscrawl.runkeys import RunKeys
 from newscrawl.spiders.base import MAX_REJECT_URL, NewsSpider
 from newscrawl.spiders.params import ArticlesParams, parse_params
 from schemas import Discovery, RejectReason
@@ -31,7 +32,8 @@ class ArticlesSpider(NewsSpider):
         self.params = parse_params(ArticlesParams, kwargs)
         super().__init__()
         # Inputs already scheduled, by URL key: repeats are rejected without a second fetch.
-        self._first_seen: dict[str, str] = {}
+        # On disk (newscrawl.runkeys), so memory does not grow with the length of the list.
+        self._first_seen = RunKeys()
 
     def inputs(self) -> Iterator[InputLine]:
         """The inputs in order: the single `url` first, then the lines of the `urls` file."""
@@ -64,9 +66,7 @@ class ArticlesSpider(NewsSpider):
         for line in self.inputs():
             source = (line.url or line.raw)[:MAX_REJECT_URL]
             key = url_key(line.url) if line.url is not None else None
-            first = self._first_seen.get(key) if key is not None else None
-            if key is not None and first is None:
-                self._first_seen[key] = source
+            first = self._first_seen.add(key, source) if key is not None else None
             if reruns is not None and reruns.take_settled(source, repeat=first is not None):
                 self.ledger.carry_over()  # an earlier attempt of this run wrote its record
                 self.crawler.stats.inc_value("newscrawl/inputs")

@@ -30,6 +30,7 @@ from newscrawl.inputs import to_fetchable_url, url_key
 from newscrawl.items import RejectItem
 from newscrawl.middlewares import WEB_SCHEMES
 from newscrawl.reruns import Reruns
+from newscrawl.runkeys import RunKeys
 from newscrawl.spiders.base import NewsSpider
 from newscrawl.spiders.params import DiscoveryParams, SpiderArgumentError
 from schemas import Discovery, RejectReason
@@ -48,7 +49,7 @@ class DiscoverySpider(NewsSpider):
         self.frontier: Frontier | None = frontier
         self.filtered: Counter[str] = Counter()
         self.sources: list[dict[str, Any]] = []
-        self._offered: set[str] = set()
+        self._offered = RunKeys()  # URL keys accepted so far (on disk: see newscrawl.runkeys)
         self._accepted = 0
         self._sources_requested = 0
         self._sources_pending = 0  # sources requested and not yet read (or failed)
@@ -88,10 +89,8 @@ class DiscoverySpider(NewsSpider):
             to_fetchable_url(url, None)
         except ValueError:
             return "invalid_url"
-        key = url_key(url)
-        if key in self._offered:
+        if self._offered.add(url_key(url)) is not None:
             return "duplicate"
-        self._offered.add(key)
         params = self.params
         if params.deny is not None and params.deny.search(url):
             return "deny"
