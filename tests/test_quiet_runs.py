@@ -7,6 +7,7 @@ rejects and the summary, not a line per page; a sitemap run warns about nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -103,17 +104,29 @@ def test_a_state_store_in_use_is_one_line(server: FixtureServer, tmp_path: Path)
 def test_an_unreachable_host_is_its_rejects_and_the_summary(
     server: FixtureServer, closed_port: int, tmp_path: Path
 ) -> None:
-    """Pages given up on are `download_error` rejects, counted in the summary; no ERROR line
-    per page. (robots.txt is off here: its middleware is being rewritten separately.)"""
+    """Pages given up on are rejects counted in the summary; no ERROR line or traceback per
+    page. With robots.txt obeyed (the default), the unreachable host's robots.txt is
+    unavailable: one WARNING line, and its page a `robots_forbidden` reject saying so."""
     good = [f"{server.base}/gen/{n}.html" for n in range(4110, 4114)]
     gone = f"http://127.0.0.1:{closed_port}/story"
     urls = tmp_path / "urls.txt"
     urls.write_text("\n".join([*good, gone]) + "\n", encoding="utf-8")
-    done = _scrapy(tmp_path, "articles", "-a", f"urls={urls}", ROBOTSTXT_OBEY="False")
+    done = _scrapy(tmp_path, "articles", "-a", f"urls={urls}")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stderr == ""
+    (line,) = done.stderr.splitlines()
+    assert "WARNING" in line and f"127.0.0.1:{closed_port}" in line and "robots.txt" in line
     assert "download/HTTP errors: 1 of 5 requested (20%), within" in done.stdout
     (rejects,) = (tmp_path / "out" / "articles").glob("*/rejects.jsonl")
+    (reject,) = [json.loads(x) for x in rejects.read_text(encoding="utf-8").splitlines()]
+    assert (reject["url"], reject["reason"]) == (gone, "robots_forbidden")
+    assert reject["detail"].startswith("robots.txt unavailable")
+
+    robots_off = tmp_path / "robots-off"
+    robots_off.mkdir()
+    done = _scrapy(robots_off, "articles", "-a", f"urls={urls}", ROBOTSTXT_OBEY="False")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr == ""
+    (rejects,) = (robots_off / "out" / "articles").glob("*/rejects.jsonl")
     assert '"reason":"download_error"' in rejects.read_text(encoding="utf-8")
 
     alone = tmp_path / "alone"
