@@ -31,10 +31,11 @@ from newscrawl.extraction.boilerplate import (
     normalise_space,
     prune_tree,
 )
+from newscrawl.extraction.language import resolve_language
 from newscrawl.extraction.metadata import PageMetadata, parse_date, read_metadata
 
 EXTRACTOR_NAME = "newscrawl"
-EXTRACTOR_VERSION = "0.1.0"
+EXTRACTOR_VERSION = "0.2.0"
 TRAFILATURA_VERSION = version("trafilatura")
 
 # Paragraph-level elements of trafilatura's output tree, each one paragraph of `text`.
@@ -56,6 +57,8 @@ _NEAR_EMPTY_WORDS = 25
 _MIN_DECLARED_WORDS = 50
 _CUT_FACTOR = 1.3
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
+# A body this short on a page that declares restricted access is the teaser before a paywall.
+TEASER_MAX_WORDS = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,8 @@ class ArticleFields:
     problems: list[dict[str, str]] = field(default_factory=list)
     # Where `text` came from: "precision" (the usual), "balanced" or "json_ld" (fallbacks).
     text_source: str = "precision"
+    # The page declares restricted access and `text` is only the teaser before the paywall.
+    paywalled: bool = False
 
     def record_fields(self) -> dict[str, object]:
         """The fields that go into an `Article` record as they are."""
@@ -97,6 +102,7 @@ class ArticleFields:
             "tags": self.tags,
             "image_url": self.image_url,
             "canonical_url": self.canonical_url,
+            "paywalled": self.paywalled,
         }
 
 
@@ -121,13 +127,14 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
         _fill_from_layout(meta, root, url)
     title = _strip_site_suffix(meta.title, meta.site_name)
     kept, dropped = clean_paragraphs(paragraphs, title, image_alts)
+    text = "\n\n".join(kept)
     return ArticleFields(
         title=title,
-        text="\n\n".join(kept),
+        text=text,
         authors=clean_authors(meta.authors),
         published_at=meta.published_at,
         modified_at=meta.modified_at,
-        language=meta.language,
+        language=resolve_language(meta.language, title, text),
         site_name=meta.site_name,
         description=meta.description,
         section=meta.section,
@@ -139,6 +146,7 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
         removed=removed + dropped,
         problems=meta.problems,
         text_source=text_source,
+        paywalled=meta.restricted and len(text.split()) <= TEASER_MAX_WORDS,
     )
 
 

@@ -7,6 +7,7 @@ bad value yields None for that field, never an exception.
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 from collections.abc import Iterator
@@ -14,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import html as lxml_html
 
+from newscrawl.extraction.authors import clean_authors, split_byline
 from newscrawl.extraction.boilerplate import normalise_space
 
 ARTICLE_TYPES = frozenset(
@@ -73,6 +75,8 @@ class PageMetadata:
     article_body: str | None = None
     is_article: bool = False
     is_listing: bool = False
+    # The page declares restricted access (JSON-LD isAccessibleForFree false, paywall markup).
+    restricted: bool = False
     problems: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -86,14 +90,26 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
     found.is_article = bool(article) or meta.get("og:type", "").lower() == "article"
     found.is_listing = bool(types & LISTING_TYPES) and not article
 
-    found.title = (
-        _text(article.get("headline"))
-        or _text(meta.get("og:title"))
-        or _text(meta.get("twitter:title"))
+    publisher = article.get("publisher")
+    found.site_name = (
+        _text(meta.get("og:site_name"))
+        or (_text(publisher.get("name")) if isinstance(publisher, dict) else None)
+        or _text(meta.get("application-name"))
     )
-    found.authors = _jsonld_people(article.get("author")) or [
+    found.title = choose_title(
+        [
+            _text(article.get("headline")),
+            _text(meta.get("og:title")),
+            _visible_headline(root, article, meta),
+            _text(meta.get("twitter:title")),
+            _document_title(root),
+        ],
+        found.site_name,
+    )
+    declared = _jsonld_people(article.get("author"), _by_id(nodes)) or [
         value for key in _AUTHOR_META for value in meta.getall(key) if value
     ]
+    found.authors = choose_authors(declared, _visible_bylines(root), found.site_name, url)
     found.published_at = _first_date(
         "published_at",
         [
@@ -112,18 +128,21 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
         ],
         found.problems,
     )
-    found.language = _language(
-        _text(article.get("inLanguage"))
-        or root.get("lang")
-        or root.get("{http://www.w3.org/XML/1998/namespace}lang")
-        or meta.get("content-language")
-        or meta.get("og:locale")
-    )
-    publisher = article.get("publisher")
-    found.site_name = (
-        _text(meta.get("og:site_name"))
-        or (_text(publisher.get("name")) if isinstance(publisher, dict) else None)
-        or _text(meta.get("application-name"))
+    found.language = next(
+        filter(
+            None,
+            map(
+                _language,
+                [
+                    _text(article.get("inLanguage")),
+                    root.get("lang"),
+                    root.get("{http://www.w3.org/XML/1998/namespace}lang"),
+                    meta.get("content-language"),
+                    meta.get("og:locale"),
+                ],
+            ),
+        ),
+        None,
     )
     found.description = (
         _text(meta.get("description"))
@@ -131,7 +150,8 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
         or _text(article.get("description"))
     )
     found.section = _text(meta.get("article:section")) or _first_text(article.get("articleSection"))
-    found.tags = meta.getall("article:tag") or _keywords(article.get("keywords"))
+    found.tags = choose_topics(article.get("keywords"), meta)
+    found.restricted = _declares_restricted(root, article)
     image = (
         meta.get("og:image")
         or meta.get("og:image:url")
@@ -240,18 +260,246 @@ def _first_text(value: Any) -> str | None:
     return _text(value)
 
 
-def _jsonld_people(value: Any, depth: int = 0) -> list[str]:
-    """Author names from JSON-LD: a string, a Person, or a list of them; Organizations skipped."""
+def _by_id(nodes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """JSON-LD nodes by their @id, to follow an author given as {"@id": ...} in a @graph."""
+    return {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str) and n.get("name")}
+
+
+def _jsonld_people(
+    value: Any, by_id: dict[str, dict[str, Any]] | None = None, depth: int = 0
+) -> list[str]:
+    """Author credits from JSON-LD: a string, a Person or Organization, or a list of them.
+
+    Organizations count: an agency or desk credited as author ("dpa") is a credit. A node
+    that is only a reference ({"@id": ...}) is looked up among the page's other nodes.
+    """
     if depth > 3 or value is None:
         return []
     if isinstance(value, list):
-        return [name for item in value for name in _jsonld_people(item, depth + 1)]
+        return [name for item in value for name in _jsonld_people(item, by_id, depth + 1)]
     if isinstance(value, str):
         return [value]
-    if isinstance(value, dict) and not (_types(value) & {"Organization", "NewsMediaOrganization"}):
+    if isinstance(value, dict):
         name = _text(value.get("name"))
+        if not name and by_id and isinstance(value.get("@id"), str):
+            name = _text(by_id.get(value["@id"], {}).get("name"))
         return [name] if name else []
     return []
+
+
+# Links to an author's page, and class/id/itemprop/rel names of a byline.
+_AUTHOR_HREF = re.compile(
+    r"/(?:authors?|autor(?:en|in)?|auteurs?|autores?|journalists?|reporters?|redakteure?|"
+    r"profiles?/staff|staff|people|personen?|writers?)/[^/?#]+", re.IGNORECASE,
+)
+_BYLINE_NAME = re.compile(r"byline|author|autor|auteur|writer|reporter", re.IGNORECASE)
+_NOT_BYLINE_NAME = re.compile(
+    r"comment|quote|zitat|bio|avatar|image|img|photo|foto|about|more|other|social|share|follow",
+    re.IGNORECASE,
+)
+_MAX_BYLINE_CHARS = 120
+_MAX_BYLINES = 4
+
+
+def _visible_bylines(root: lxml_html.HtmlElement) -> list[str]:
+    """Credits the page shows: links to author pages, else short byline-named elements."""
+    linked: list[str] = []
+    for link in root.iter("a"):
+        href = link.get("href") or ""
+        if "author" in (link.get("rel") or "").lower() or _AUTHOR_HREF.search(href):
+            text = normalise_space(link.text_content())
+            if text and len(text) <= _MAX_BYLINE_CHARS:
+                linked.append(text)
+        if len(linked) >= _MAX_BYLINES:
+            break
+    if linked:
+        return linked
+    found: list[str] = []
+    for element in root.iter("p", "span", "div", "address"):
+        names = f"{element.get('class', '')} {element.get('id', '')} {element.get('itemprop', '')}"
+        if not _BYLINE_NAME.search(names) or _NOT_BYLINE_NAME.search(names):
+            continue
+        text = normalise_space(element.text_content())
+        if text and len(text) <= _MAX_BYLINE_CHARS:
+            found.append(text)
+            if len(found) >= _MAX_BYLINES:
+                break
+    return found
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
+
+
+def _names_site(name: str, site_name: str | None, url: str) -> bool:
+    """Whether a credit is the site itself, a URL or a CMS account, not who wrote it."""
+    if not re.search(r"[^\W\d_]", name) or re.fullmatch(r"[\w.-]*\d{3,}[\w.-]*", name):
+        return True
+    compact = _compact(name)
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    stems = {_compact(host.rsplit(".", 1)[0])} if host else set()
+    if site_name:
+        stems.add(_compact(site_name))
+    return any(stem and (compact == stem or compact.startswith(stem)) for stem in stems)
+
+
+def choose_authors(
+    declared: list[str], visible: list[str], site_name: str | None, url: str
+) -> list[str]:
+    """The credits: declared metadata, unless it only names the site, an account or a URL.
+
+    Then a visible byline that credits people (names of two words or more) wins; when the
+    page shows none, the site's own credit is kept, as it is what the page credits.
+    """
+    raw_declared = [v for v in declared if v]
+    credits = clean_authors(raw_declared)
+    suspect = not credits or all(
+        _names_site(name, site_name, url) for name in credits
+    ) or any(_HREF_LIKE.search(v) for v in raw_declared)
+    if not suspect:
+        return credits
+    shown = [
+        name
+        for line in visible
+        for name in split_byline(line)
+        if len(name.split()) >= 2 and not _names_site(name, site_name, url)
+    ]
+    if shown:
+        return clean_authors(shown)
+    return [name for name in credits if re.search(r"[^\W\d_]", name)]
+
+
+_HREF_LIKE = re.compile(r"https?://|www\.|^\d+$")
+
+
+def _visible_headline(
+    root: lxml_html.HtmlElement, article: dict[str, Any], meta: _MetaTags
+) -> str | None:
+    """The page's <h1> that best matches its declared titles (a "Log In" h1 does not)."""
+    reference = " ".join(
+        filter(None, [_text(article.get("headline")), meta.get("og:title"), _document_title(root)])
+    )
+    wanted = set(re.findall(r"\w+", reference.casefold()))
+    best, best_share = None, 0.0
+    for heading in root.iter("h1"):
+        text = _clean_title(heading.text_content())
+        if not text:
+            continue
+        if not wanted:
+            return text
+        words = set(re.findall(r"\w+", text.casefold()))
+        share = len(words & wanted) / max(1, len(words))
+        if share > best_share + 0.01:
+            best, best_share = text, share
+    return best if best_share >= 0.5 else None
+
+
+def _document_title(root: lxml_html.HtmlElement) -> str | None:
+    element = root.find(".//title")
+    return _text(element.text_content()) if element is not None else None
+
+
+_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ", " * ", "｜", "：", " – ", "--", "ㅣ")
+
+
+def _clean_title(value: str | None) -> str | None:
+    """Entities decoded (twice: "&amp;quot;" happens), soft hyphens dropped, spaces collapsed."""
+    if not value:
+        return None
+    text = html_lib.unescape(html_lib.unescape(value)).replace("\xad", "")
+    return normalise_space(text) or None
+
+
+def _strip_site(title: str, site_name: str | None) -> str:
+    """Drop a trailing " | Site name" (or " - example.de") that publishers append to titles."""
+    for separator in _TITLE_SEPARATORS:
+        head, sep, tail = title.rpartition(separator)
+        if not sep or not head.strip():
+            continue
+        tail_key = _compact(tail)
+        if (site_name and tail_key and tail_key == _compact(site_name)) or re.fullmatch(
+            r"[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", tail.strip().lower()
+        ):
+            return head.strip()
+    return title
+
+
+def _supports(title: str, other: str) -> bool:
+    """`other` is `title`, or `title` with a suffix after a separator (a site, a section)."""
+    return other == title or any(other.startswith(title + sep) for sep in _TITLE_SEPARATORS)
+
+
+def choose_title(candidates: list[str | None], site_name: str | None) -> str | None:
+    """The headline most of the page's own titles agree on.
+
+    Candidates in order of trust: JSON-LD headline, og:title, the matching <h1>,
+    twitter:title, <title>. Each is unescaped and loses a trailing site name; the one that
+    the most others equal or extend with a suffix ("Title | Section | Site") wins, the
+    earlier on a tie, so a kicker or a site name that only some of them carry is dropped.
+    """
+    cleaned = [_clean_title(c) for c in candidates]
+    titles = [_strip_site(c, site_name) if c else None for c in cleaned]
+    best, best_support = None, -1
+    for index, title in enumerate(titles):
+        if not title:
+            continue
+        support = sum(
+            1 for other_index, other in enumerate(cleaned)
+            if other and other_index != index and _supports(title, other)
+        )  # fmt: skip
+        if support > best_support:
+            best, best_support = title, support
+    return best
+
+
+def _split_values(values: list[str]) -> list[str]:
+    """Comma-separated keyword lists as single values; one joined by spaces in CJK too."""
+    out: list[str] = []
+    for value in values:
+        parts = re.split(r"\s*[,;，、]\s*", value) if re.search(r"[,;，、]", value) else [value]
+        if len(parts) == 1 and " " in value and re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", value):
+            parts = value.split()
+        out.extend(normalise_space(p) for p in parts)
+    return [p for p in out if p]
+
+
+# A keyword that is an identifier or a tracking label, not a topic ("Category: Travel").
+_NOT_A_TOPIC = re.compile(
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^[\w ]{1,30}:\s",
+    re.IGNORECASE,
+)
+
+
+def choose_topics(jsonld_keywords: Any, meta: _MetaTags) -> list[str]:
+    """The publisher's own keywords: JSON-LD `keywords`, `article:tag`, `news_keywords`,
+    then the `keywords` meta, the first that is declared; identifiers and labels dropped."""
+    sources = [
+        _keywords(jsonld_keywords),
+        _split_values(meta.getall("article:tag")),
+        _split_values(meta.getall("news_keywords")),
+        _split_values(meta.getall("keywords")),
+    ]
+    for source in sources:
+        topics = [t for t in source if not _NOT_A_TOPIC.search(t)]
+        if topics:
+            seen: set[str] = set()
+            return [t for t in topics if not (t.casefold() in seen or seen.add(t.casefold()))]
+    return []
+
+
+_PAYWALL_NAME = re.compile(r"(?:^|[\s_-])paywall(?:$|[\s_-])", re.IGNORECASE)
+
+
+def _declares_restricted(root: lxml_html.HtmlElement, article: dict[str, Any]) -> bool:
+    """JSON-LD isAccessibleForFree false (boolean or string), or an element named paywall."""
+    flag = article.get("isAccessibleForFree")
+    if flag is False or (isinstance(flag, str) and flag.strip().lower() in {"false", "no"}):
+        return True
+    for element in root.iter("div", "section", "aside"):
+        names = f"{element.get('class', '')} {element.get('id', '')}"
+        if _PAYWALL_NAME.search(names):
+            return True
+    return False
 
 
 def _jsonld_image(value: Any) -> str | None:
@@ -308,8 +556,18 @@ def parse_date(value: str) -> date | None:
         return None
 
 
+# ISO 639-2 codes pages declare instead of their ISO 639-1 equivalent.
+_THREE_LETTER = {
+    "eng": "en", "deu": "de", "ger": "de", "fra": "fr", "fre": "fr", "spa": "es", "ita": "it",
+    "por": "pt", "nld": "nl", "dut": "nl", "rus": "ru", "zho": "zh", "chi": "zh", "jpn": "ja",
+    "kor": "ko", "ara": "ar", "tur": "tr", "pol": "pl", "ces": "cs", "cze": "cs", "vie": "vi",
+}  # fmt: skip
+
+
 def _language(value: str | None) -> str | None:
+    """The primary subtag as an ISO 639-1 code, or None ("utf-8", "x-default" are not one)."""
     if not value:
         return None
     primary = re.split(r"[-_]", value.strip(), maxsplit=1)[0].lower()
-    return primary or None
+    primary = _THREE_LETTER.get(primary, primary)
+    return primary if re.fullmatch(r"[a-z]{2}", primary) else None
