@@ -34,7 +34,7 @@ _SEPARATORS = re.compile(
     re.IGNORECASE,
 )
 _HANDLE = re.compile(r"@[\w.]+|\S+@\S+\.\w+|https?://[^\s)]+|www\.[^\s)]+")
-_BRACKETS = re.compile(r"\(\s*\)|\[\s*\]|[()\[\]]")
+_BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|[()\[\]]")
 # Words that alone are a role, a label or a date, not a credit.
 _ROLE_WORDS = frozenset(
     """reporter reporters editor editors correspondent correspondents staff writer writers
@@ -67,6 +67,8 @@ def clean_authors(raw: Iterable[str]) -> list[str]:
 def split_byline(value: str) -> list[str]:
     """The credits of one byline or metadata value, in order."""
     text = normalise_space(html.unescape(value or ""))
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
     text = _BRACKETS.sub(" ", _HANDLE.sub(" ", text))
     text = normalise_space(_strip_prefix(text))
     credits = []

@@ -150,7 +150,7 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
         or _text(article.get("description"))
     )
     found.section = _text(meta.get("article:section")) or _first_text(article.get("articleSection"))
-    found.tags = choose_topics(article.get("keywords"), meta)
+    found.tags = choose_topics(article.get("keywords"), meta) or _visible_tags(root)
     found.restricted = _declares_restricted(root, article)
     image = (
         meta.get("og:image")
@@ -298,18 +298,29 @@ _NOT_BYLINE_NAME = re.compile(
     re.IGNORECASE,
 )
 _MAX_BYLINE_CHARS = 120
+# A visible byline credit longer than this is a sentence ("X writes from Y"), not a name.
+_MAX_SHOWN_WORDS = 4
 _MAX_BYLINES = 4
 
 
 def _visible_bylines(root: lxml_html.HtmlElement) -> list[str]:
     """Credits the page shows: links to author pages, else short byline-named elements."""
     linked: list[str] = []
+    byline_box = None
     for link in root.iter("a"):
         href = link.get("href") or ""
         if "author" in (link.get("rel") or "").lower() or _AUTHOR_HREF.search(href):
             text = normalise_space(link.text_content())
-            if text and len(text) <= _MAX_BYLINE_CHARS:
-                linked.append(text)
+            if not text or len(text) > _MAX_BYLINE_CHARS:
+                continue
+            if byline_box is None:
+                # Co-authors sit in the first author link's byline; later author links
+                # elsewhere (teasers of other stories) are not this article's.
+                byline_box = link.getparent()
+                byline_box = byline_box.getparent() if byline_box is not None else None
+            elif byline_box not in link.iterancestors():
+                continue
+            linked.append(text)
         if len(linked) >= _MAX_BYLINES:
             break
     if linked:
@@ -353,16 +364,19 @@ def choose_authors(
     """
     raw_declared = [v for v in declared if v]
     credits = clean_authors(raw_declared)
-    suspect = not credits or all(
-        _names_site(name, site_name, url) for name in credits
-    ) or any(_HREF_LIKE.search(v) for v in raw_declared)
+    suspect = (
+        not credits
+        or all(_names_site(name, site_name, url) for name in credits)
+        or any(_HREF_LIKE.search(v) for v in raw_declared)
+    )
     if not suspect:
-        return credits
+        people = [name for name in credits if not _names_site(name, site_name, url)]
+        return people if people else credits
     shown = [
         name
         for line in visible
         for name in split_byline(line)
-        if len(name.split()) >= 2 and not _names_site(name, site_name, url)
+        if 2 <= len(name.split()) <= _MAX_SHOWN_WORDS and not _names_site(name, site_name, url)
     ]
     if shown:
         return clean_authors(shown)
@@ -484,6 +498,34 @@ def choose_topics(jsonld_keywords: Any, meta: _MetaTags) -> list[str]:
         if topics:
             seen: set[str] = set()
             return [t for t in topics if not (t.casefold() in seen or seen.add(t.casefold()))]
+    return []
+
+
+_TAGS_NAME = re.compile(
+    r"(?:^|[\s_-])(?:tags?|tag-?list|topics?|keywords?|schlagw\w*|stichw\w*|themen)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+_MENU_NAME = re.compile(r"nav|menu", re.IGNORECASE)
+_MAX_VISIBLE_TAGS = 20
+
+
+def _visible_tags(root: lxml_html.HtmlElement) -> list[str]:
+    """Topics the page shows and does not declare: the first block named for tags ("tags",
+    "topics", "Schlagworte"...) that is all links, outside the page's navigation and menus."""
+    for element in root.iter("ul", "div", "section", "p", "aside"):
+        names = f"{element.get('class', '')} {element.get('id', '')}"
+        if not _TAGS_NAME.search(names) or _MENU_NAME.search(names):
+            continue
+        if any(a.tag in {"nav", "header", "footer"} for a in element.iterancestors()):
+            continue
+        links = [normalise_space(a.text_content()) for a in element.iter("a")]
+        links = [text for text in links if text]
+        if not links or len(links) > _MAX_VISIBLE_TAGS:
+            continue
+        if sum(map(len, links)) < 0.8 * len(normalise_space(element.text_content())):
+            continue
+        seen: set[str] = set()
+        return [t for t in links if not (t.casefold() in seen or seen.add(t.casefold()))]
     return []
 
 
