@@ -510,13 +510,18 @@ _MAX_VISIBLE_TAGS = 20
 
 
 def _visible_tags(root: lxml_html.HtmlElement) -> list[str]:
-    """Topics the page shows and does not declare: the first block named for tags ("tags",
-    "topics", "Schlagworte"...) that is all links, outside the page's navigation and menus."""
+    """Topics the page shows and does not declare: the first untitled block named for tags
+    ("tags", "topics", "Schlagworte"...) that is all links, outside navigation and menus."""
+    titled: set[lxml_html.HtmlElement] = set()
     for element in root.iter("ul", "div", "section", "p", "aside"):
         names = f"{element.get('class', '')} {element.get('id', '')}"
         if not _TAGS_NAME.search(names) or _MENU_NAME.search(names):
             continue
-        if any(a.tag in {"nav", "header", "footer"} for a in element.iterancestors()):
+        ancestors = list(element.iterancestors())
+        if any(a.tag in {"nav", "header", "footer"} or a in titled for a in ancestors):
+            continue
+        if next(element.iter("h1", "h2", "h3", "h4"), None) is not None:
+            titled.add(element)  # a titled block ("More Topics") is the site's, not the article's
             continue
         links = [normalise_space(a.text_content()) for a in element.iter("a")]
         links = [text for text in links if text]
