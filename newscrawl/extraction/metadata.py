@@ -96,6 +96,7 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
         or (_text(publisher.get("name")) if isinstance(publisher, dict) else None)
         or _text(meta.get("application-name"))
     )
+    found.section = _text(meta.get("article:section")) or _first_text(article.get("articleSection"))
     found.title = choose_title(
         [
             _text(article.get("headline")),
@@ -105,6 +106,7 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
             _document_title(root),
         ],
         found.site_name,
+        found.section,
     )
     declared = _jsonld_people(article.get("author"), _by_id(nodes)) or [
         value for key in _AUTHOR_META for value in meta.getall(key) if value
@@ -149,7 +151,6 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
         or _text(meta.get("og:description"))
         or _text(article.get("description"))
     )
-    found.section = _text(meta.get("article:section")) or _first_text(article.get("articleSection"))
     found.tags = choose_topics(article.get("keywords"), meta) or _visible_tags(root)
     found.restricted = _declares_restricted(root, article)
     image = (
@@ -413,7 +414,9 @@ def _document_title(root: lxml_html.HtmlElement) -> str | None:
     return _text(element.text_content()) if element is not None else None
 
 
-_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ", " * ", "｜", "：", " – ", "--", "ㅣ")
+_TITLE_SEPARATORS = (
+    " | ", " - ", " – ", " — ", " :: ", " · ", " * ", "｜", "：", " – ", "--", "ㅣ", "-",
+)  # fmt: skip
 
 
 def _clean_title(value: str | None) -> str | None:
@@ -424,8 +427,9 @@ def _clean_title(value: str | None) -> str | None:
     return normalise_space(text) or None
 
 
-def _strip_site(title: str, site_name: str | None) -> str:
-    """Drop a trailing " | Site name" (or " - example.de") that publishers append to titles."""
+def _strip_site(title: str, site_name: str | None, section: str | None = None) -> str:
+    """Drop a trailing " | Site name" (or " - example.de") that publishers append to titles,
+    and then a trailing "-Section" naming the article's declared section."""
     for separator in _TITLE_SEPARATORS:
         head, sep, tail = title.rpartition(separator)
         if not sep or not head.strip():
@@ -434,8 +438,18 @@ def _strip_site(title: str, site_name: str | None) -> str:
         if (site_name and tail_key and tail_key == _compact(site_name)) or re.fullmatch(
             r"[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", tail.strip().lower()
         ):
-            return head.strip()
+            title = head.strip()
+            break
+    if section:
+        for separator in _TITLE_SEPARATORS:
+            head, sep, tail = title.rpartition(separator)
+            if sep and head.strip() and _compact(tail) == _compact(section):
+                return head.strip()
     return title
+
+
+# Indexes of the declared titles among choose_title's candidates (not <h1>, not <title>).
+_DECLARED_TITLES = (0, 1, 3)
 
 
 def _supports(title: str, other: str) -> bool:
@@ -443,16 +457,24 @@ def _supports(title: str, other: str) -> bool:
     return other == title or any(other.startswith(title + sep) for sep in _TITLE_SEPARATORS)
 
 
-def choose_title(candidates: list[str | None], site_name: str | None) -> str | None:
+def choose_title(
+    candidates: list[str | None], site_name: str | None, section: str | None = None
+) -> str | None:
     """The headline most of the page's own titles agree on.
 
     Candidates in order of trust: JSON-LD headline, og:title, the matching <h1>,
     twitter:title, <title>. Each is unescaped and loses a trailing site name; the one that
     the most others equal or extend with a suffix ("Title | Section | Site") wins, the
-    earlier on a tie, so a kicker or a site name that only some of them carry is dropped.
+    earlier on a tie, so a site name that only some of them carry is dropped. A title that
+    another of the declared ones (JSON-LD, og:title, twitter:title) repeats after a kicker
+    ("Kicker: Title") is the headline without that kicker.
     """
     cleaned = [_clean_title(c) for c in candidates]
-    titles = [_strip_site(c, site_name) if c else None for c in cleaned]
+    titles = [_strip_site(c, site_name, section) if c else None for c in cleaned]
+    declared = [titles[i] for i in _DECLARED_TITLES if i < len(titles) and titles[i]]
+    for title in declared:
+        if any(other.endswith(": " + title) for other in declared if other != title):
+            return title
     best, best_support = None, -1
     for index, title in enumerate(titles):
         if not title:
