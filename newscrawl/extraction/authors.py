@@ -41,12 +41,15 @@ _ROLE_WORDS = frozenset(
     journalist journalists columnist columnists contributor contributors contributing desk
     team newsroom photographer photographers producer analyst chief senior deputy political
     political special guest the our unserer unsere redakteur redakteurin korrespondent
-    korrespondentin redaktion rédaction redacción journaliste envoyé envoyée spécial spéciale published updated veröffentlicht
-    aktualisiert stand uhr am um on at publicado actualizado publié mis à jour le min read
+    korrespondentin redaktion rédaction redacción journaliste envoyé envoyée spécial spéciale
+    published updated veröffentlicht aktualisiert stand uhr am um on at publicado actualizado
+    publié mis à jour le min read
     minutes minute lesezeit 기자 특파원 记者 編集委員 記者 特派員 评论员 通讯员 संवाददाता""".split()
 )
 # Roles written after the name in East Asian bylines ("구현모 기자"), dropped from the credit.
-_TRAILING_ROLES = frozenset("기자 특파원 선임기자 记者 特约记者 記者 特派員 編集委員 संवाददाता".split())
+_TRAILING_ROLES = frozenset(
+    "기자 특파원 선임기자 记者 特约记者 記者 特派員 編集委員 संवाददाता".split()
+)
 _MAX_NAME_WORDS = 6
 _MAX_NAME_CHARS = 80
 

@@ -57,6 +57,7 @@ def resolve_language(declared: str | None, title: str | None, text: str) -> str 
         return declared
     if declared is None:
         return detected if confidence >= FILL_CONFIDENCE else None
-    if detected != declared and confidence >= OVERRULE_CONFIDENCE and not _close(detected, declared):
+    clear = confidence >= OVERRULE_CONFIDENCE and not _close(detected, declared)
+    if detected != declared and clear:
         return detected
     return declared

@@ -291,7 +291,8 @@ def _jsonld_people(
 # Links to an author's page, and class/id/itemprop/rel names of a byline.
 _AUTHOR_HREF = re.compile(
     r"/(?:authors?|autor(?:en|in)?|auteurs?|autores?|journalists?|reporters?|redakteure?|"
-    r"profiles?/staff|staff|people|personen?|writers?)/[^/?#]+", re.IGNORECASE,
+    r"profiles?/staff|staff|people|personen?|writers?)/[^/?#]+",
+    re.IGNORECASE,
 )
 _BYLINE_NAME = re.compile(r"byline|author|autor|auteur|writer|reporter", re.IGNORECASE)
 _NOT_BYLINE_NAME = re.compile(
