@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 from lxml import html as lxml_html
 
 from newscrawl.extraction.authors import clean_authors, split_byline
-from newscrawl.extraction.boilerplate import normalise_space
+from newscrawl.extraction.boilerplate import byline_credit, normalise_space
 
 ARTICLE_TYPES = frozenset(
     [
@@ -337,6 +337,15 @@ def _visible_bylines(root: lxml_html.HtmlElement) -> list[str]:
             found.append(text)
             if len(found) >= _MAX_BYLINES:
                 break
+    if found:
+        return found
+    for element in root.iter("p", "span", "div"):
+        # An unmarked byline run into its dateline ("Par Claire Dumont — Publié le …").
+        text = element.text_content()
+        if len(text) <= 2 * _MAX_BYLINE_CHARS:
+            credit = byline_credit(text)
+            if credit:
+                return [credit]
     return found
 
 
