@@ -114,9 +114,8 @@ def test_title_unescaped_without_site_suffix_or_kicker(
 
 
 def test_title_drops_a_section_after_the_site_name() -> None:
-    assert choose_title(["축제 최대-사회ㅣ한빛일보", None, None, None, None], "한빛일보", "사회") == (
-        "축제 최대"
-    )
+    candidates = ["축제 최대-사회ㅣ한빛일보", None, None, None, None]
+    assert choose_title(candidates, "한빛일보", "사회") == "축제 최대"
 
 
 def _meta(head: str, body: str = "") -> object:
@@ -127,15 +126,18 @@ def _meta(head: str, body: str = "") -> object:
 @pytest.mark.parametrize(
     ("head", "topics"),
     [
-        ('<meta name="keywords" content="Bridges, Traffic , Council">', ["Bridges", "Traffic", "Council"]),
+        ('<meta name="keywords" content="Bridges, Traffic , Council">',
+         ["Bridges", "Traffic", "Council"]),
         ('<meta name="news_keywords" content="Bridges;Traffic">', ["Bridges", "Traffic"]),
-        ('<meta property="article:tag" content="Spain,Europe,World news">', ["Spain", "Europe", "World news"]),
-        ('<meta name="keywords" content="深空探测 探月工程 太空">', ["深空探测", "探月工程", "太空"]),
+        ('<meta property="article:tag" content="Spain,Europe,World news">',
+         ["Spain", "Europe", "World news"]),
+        ('<meta name="keywords" content="深空探测 探月工程 太空">',
+         ["深空探测", "探月工程", "太空"]),
         ('<script type="application/ld+json">{"@type":"NewsArticle","keywords":'
          '["26157981-b4f7-4929-adc1-e860c6f03636","Category: Travel","Jasper"]}</script>'
          '<meta name="keywords" content="Other">', ["Jasper"]),
-        ('<meta property="article:tag" content="Bridges"><meta name="keywords" content="News, Home">',
-         ["Bridges"]),
+        ('<meta property="article:tag" content="Bridges">'
+         '<meta name="keywords" content="News, Home">', ["Bridges"]),
     ],
 )  # fmt: skip
 def test_topics_come_from_the_declared_keywords(head: str, topics: list[str]) -> None:
@@ -159,6 +161,7 @@ ENGLISH = (
     "Ferry crews and harbour staff walked out at dawn on Wednesday, leaving the morning "
     "sailings to the islands cancelled and hundreds of commuters waiting on the quay."
 )
+KOREAN = "항구 도시 부산에서 열린 바다 축제에 지난해보다 두 배 가까운 관광객이 몰렸다. " * 2
 CROATIAN = (
     "Vlada je u četvrtak predstavila novi plan obnove željezničke pruge između Zagreba i "
     "Rijeke, a radovi bi trebali početi iduće godine i trajati najmanje pet godina."
@@ -171,7 +174,7 @@ CROATIAN = (
         ("en", SWAHILI, "sw"),  # a CMS default, overruled by the text
         (None, SWAHILI, "sw"),  # nothing declared: the text fills in
         ("en", ENGLISH, "en"),
-        ("kr", "항구 도시 부산에서 열린 바다 축제에 지난해보다 두 배 가까운 관광객이 몰렸다. " * 2, "ko"),
+        ("kr", KOREAN, "ko"),  # a country code declared as the language
         ("sr", CROATIAN, "sr"),  # close languages never overrule the declaration
         ("de", "Kurz.", "de"),  # too little text to judge
         (None, "", None),

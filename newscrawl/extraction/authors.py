@@ -26,7 +26,8 @@ _PREFIX = re.compile(
     re.IGNORECASE,
 )
 _PARTICLES = frozenset(
-    "der den dem des la le les de del della di da dos das du van von ten ter zu el al bin ibn".split()
+    """der den dem des la le les de del della di da dos das du van von ten ter zu el al bin
+    ibn""".split()
 )
 # Between two credits. "and"-words only between spaces, so names keep their letters.
 _SEPARATORS = re.compile(

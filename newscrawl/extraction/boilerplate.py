@@ -119,6 +119,7 @@ def byline_credit(line: str) -> str | None:
     match = _BYLINE_DATELINE.match(text)
     return match.group("name").strip() if match else None
 
+
 # Contributor credits closing a wire story: "Reporting by Jane Doe in Paris; Editing by John
 # Smith". After "by" only capitalised names, places and the words that join them may follow,
 # so a sentence ("Reporting by the BBC found that ...") does not match.
