@@ -192,7 +192,7 @@ def trafilatura_extractor() -> Callable[[str, str], Got]:
     import trafilatura
 
     def run(html: str, url: str) -> Got:
-        doc = trafilatura.bare_extraction(html, url=url, with_metadata=True)
+        doc: Any = trafilatura.bare_extraction(html, url=url, with_metadata=True)
         if doc is None:
             return Got(None, [], None, [], None)
         authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
@@ -287,25 +287,25 @@ def evaluate(
                                 "got": _got_value(field, result),
                             }
                         )
-    result: dict[str, Any] = {"pages": len(pages)}
+    report: dict[str, Any] = {"pages": len(pages)}
     for name, label in (("newscrawl", "newscrawl"), ("base", "trafilatura")):
         if name == "base" and not baseline:
             continue
-        result[label] = {
+        report[label] = {
             field: {"raw": score.raw, "adjusted": score.adjusted, "hits": score.hits,
                     "misses": score.misses, "explained": score.explained}
             for field, score in scores[name].items()
         }  # fmt: skip
-    result["misses"] = {field: found[:worst] for field, found in misses.items()}
-    result["miss_counts"] = {field: len(found) for field, found in misses.items()}
-    result["cpu_ms"] = {"newscrawl": statistics.fmean(our_cpu)}
+    report["misses"] = {field: found[:worst] for field, found in misses.items()}
+    report["miss_counts"] = {field: len(found) for field, found in misses.items()}
+    report["cpu_ms"] = {"newscrawl": statistics.fmean(our_cpu)}
     if baseline:
-        result["cpu_ms"]["trafilatura"] = statistics.fmean(their_cpu)
-    result["targets"] = {
-        field: {"target": target, "met": result["newscrawl"][field]["adjusted"] >= target}
+        report["cpu_ms"]["trafilatura"] = statistics.fmean(their_cpu)
+    report["targets"] = {
+        field: {"target": target, "met": report["newscrawl"][field]["adjusted"] >= target}
         for field, target in TARGETS.items()
     }
-    return result
+    return report
 
 
 # --------------------------------------------------------------------------- output

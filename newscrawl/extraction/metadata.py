@@ -481,10 +481,10 @@ def choose_title(
     """
     cleaned = [_clean_title(c) for c in candidates]
     titles = [_strip_site(c, site_name, section) if c else None for c in cleaned]
-    declared = [titles[i] for i in _DECLARED_TITLES if i < len(titles) and titles[i]]
-    for title in declared:
-        if any(other.endswith(": " + title) for other in declared if other != title):
-            return title
+    declared = [t for i in _DECLARED_TITLES if i < len(titles) and (t := titles[i])]
+    for short in declared:
+        if any(other.endswith(": " + short) for other in declared if other != short):
+            return short
     best, best_support = None, -1
     for index, title in enumerate(titles):
         if not title:
@@ -516,6 +516,17 @@ _NOT_A_TOPIC = re.compile(
 )
 
 
+def _unique(values: list[str]) -> list[str]:
+    """Values in order, each once regardless of case."""
+    seen: set[str] = set()
+    unique = []
+    for value in values:
+        if value.casefold() not in seen:
+            seen.add(value.casefold())
+            unique.append(value)
+    return unique
+
+
 def choose_topics(jsonld_keywords: Any, meta: _MetaTags) -> list[str]:
     """The publisher's own keywords: JSON-LD `keywords`, `article:tag`, `news_keywords`,
     then the `keywords` meta, the first that is declared; identifiers and labels dropped."""
@@ -528,8 +539,7 @@ def choose_topics(jsonld_keywords: Any, meta: _MetaTags) -> list[str]:
     for source in sources:
         topics = [t for t in source if not _NOT_A_TOPIC.search(t)]
         if topics:
-            seen: set[str] = set()
-            return [t for t in topics if not (t.casefold() in seen or seen.add(t.casefold()))]
+            return _unique(topics)
     return []
 
 
@@ -561,8 +571,7 @@ def _visible_tags(root: lxml_html.HtmlElement) -> list[str]:
             continue
         if sum(map(len, links)) < 0.8 * len(normalise_space(element.text_content())):
             continue
-        seen: set[str] = set()
-        return [t for t in links if not (t.casefold() in seen or seen.add(t.casefold()))]
+        return _unique(links)
     return []
 
 
