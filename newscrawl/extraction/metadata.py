@@ -10,13 +10,14 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
 from lxml import html as lxml_html
 
 from newscrawl.extraction.authors import clean_authors, split_byline
@@ -111,7 +112,7 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
     declared = _jsonld_people(article.get("author"), _by_id(nodes)) or [
         value for key in _AUTHOR_META for value in meta.getall(key) if value
     ]
-    found.authors = choose_authors(declared, _visible_bylines(root), found.site_name, url)
+    found.authors = choose_authors(declared, lambda: _visible_bylines(root), found.site_name, url)
     found.published_at = _first_date(
         "published_at",
         [
@@ -366,12 +367,16 @@ def _names_site(name: str, site_name: str | None, url: str) -> bool:
 
 
 def choose_authors(
-    declared: list[str], visible: list[str], site_name: str | None, url: str
+    declared: list[str],
+    visible: Callable[[], list[str]] | list[str],
+    site_name: str | None,
+    url: str,
 ) -> list[str]:
     """The credits: declared metadata, unless it only names the site, an account or a URL.
 
     Then a visible byline that credits people (names of two words or more) wins; when the
     page shows none, the site's own credit is kept, as it is what the page credits.
+    `visible` (the page's bylines) may be a function, so the page is searched only then.
     """
     raw_declared = [v for v in declared if v]
     credits = clean_authors(raw_declared)
@@ -385,7 +390,7 @@ def choose_authors(
         return people if people else credits
     shown = [
         name
-        for line in visible
+        for line in (visible() if callable(visible) else visible)
         for name in split_byline(line)
         if 2 <= len(name.split()) <= _MAX_SHOWN_WORDS and not _names_site(name, site_name, url)
     ]
@@ -583,11 +588,19 @@ def _declares_restricted(root: lxml_html.HtmlElement, article: dict[str, Any]) -
     flag = article.get("isAccessibleForFree")
     if flag is False or (isinstance(flag, str) and flag.strip().lower() in {"false", "no"}):
         return True
-    for element in root.iter("div", "section", "aside"):
+    # XPath narrows the search to elements whose class or id mentions it (fast, in C).
+    for element in _PAYWALL_XPATH(root):
         names = f"{element.get('class', '')} {element.get('id', '')}"
         if _PAYWALL_NAME.search(names):
             return True
     return False
+
+
+_PAYWALL_XPATH = etree.XPath(
+    "//div[contains(@class, 'aywall') or contains(@id, 'aywall')]"
+    " | //section[contains(@class, 'aywall') or contains(@id, 'aywall')]"
+    " | //aside[contains(@class, 'aywall') or contains(@id, 'aywall')]"
+)
 
 
 def _jsonld_image(value: Any) -> str | None:
