@@ -34,6 +34,10 @@ _SEPARATORS = re.compile(
     r"\s*(?:[,;&|/、，；・]|\s(?:and|und|et|y|e|en|og|och|i)\s|\s[·•*–—-]\s)\s*",
     re.IGNORECASE,
 )
+# A picture credit among the authors ("(Image: Getty Images/iStockphoto)").
+_PICTURE_CREDIT = re.compile(
+    r"^\(?\s*(?:images?|photos?|fotos?|bild|picture|pictures|credit|illustration)\s*[:：]", re.I
+)
 _HANDLE = re.compile(r"@[\w.]+|\S+@\S+\.\w+|https?://[^\s)]+|www\.[^\s)]+")
 _BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|[()\[\]]")
 # Words that alone are a role, a label or a date, not a credit.
@@ -50,6 +54,11 @@ _ROLE_WORDS = frozenset(
 # Roles written after the name in East Asian bylines ("구현모 기자"), dropped from the credit.
 _TRAILING_ROLES = frozenset(
     "기자 특파원 선임기자 记者 特约记者 記者 特派員 編集委員 संवाददाता".split()
+)
+# A part ending in one of these after a credit describes that credit's job.
+_ROLE_NOUNS = frozenset(
+    """writer reporter editor correspondent columnist photographer producer contributor
+    journalist analyst""".split()
 )
 _MAX_NAME_WORDS = 6
 _MAX_NAME_CHARS = 80
@@ -71,14 +80,18 @@ def clean_authors(raw: Iterable[str]) -> list[str]:
 def split_byline(value: str) -> list[str]:
     """The credits of one byline or metadata value, in order."""
     text = normalise_space(html.unescape(value or ""))
-    if text.startswith("(") and text.endswith(")"):
-        text = text[1:-1]
+    if text.startswith("(") and text.endswith(")") and _PREFIX.match(text[1:-1]):
+        text = text[1:-1]  # "(责编：牛镛、岳弘彬)": a labelled byline in brackets
+    if _PICTURE_CREDIT.match(text):
+        return []
     text = _BRACKETS.sub(" ", _HANDLE.sub(" ", text))
     text = normalise_space(_strip_prefix(text))
-    credits = []
+    credits: list[str] = []
     for part in _SEPARATORS.split(text):
         name = _strip_prefix(normalise_space(part)).strip(" .-–—:：|*")
         name = _strip_trailing_roles(name)
+        if credits and name.split() and name.split()[-1].casefold() in _ROLE_NOUNS:
+            continue  # "Tom Krisher, AP Auto Writer": the role of the credit before it
         if looks_like_credit(name):
             credits.append(name)
     return credits

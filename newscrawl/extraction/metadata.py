@@ -17,7 +17,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from lxml import etree
 from lxml import html as lxml_html
 
 from newscrawl.extraction.authors import clean_authors, split_byline
@@ -76,7 +75,8 @@ class PageMetadata:
     article_body: str | None = None
     is_article: bool = False
     is_listing: bool = False
-    # The page declares restricted access (JSON-LD isAccessibleForFree false, paywall markup).
+    # The page declares restricted access (JSON-LD isAccessibleForFree false, on the article
+    # or a part of it: the paywalled-content markup).
     restricted: bool = False
     problems: list[dict[str, str]] = field(default_factory=list)
 
@@ -109,9 +109,12 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
         found.site_name,
         found.section,
     )
-    declared = _jsonld_people(article.get("author"), _by_id(nodes)) or [
-        value for key in _AUTHOR_META for value in meta.getall(key) if value
-    ]
+    # JSON-LD, else the first <meta> naming authors: mixing them repeats one credit in
+    # several spellings ("Emma Mackenzie", "emma-mackenzie", her author page's URL).
+    declared = _jsonld_people(article.get("author"), _by_id(nodes)) or next(
+        (meta.getall(key) for key in _AUTHOR_META if meta.getall(key)), []
+    )
+    declared = _resolve_author_links(root, declared, url)
     found.authors = choose_authors(declared, lambda: _visible_bylines(root), found.site_name, url)
     found.published_at = _first_date(
         "published_at",
@@ -153,7 +156,7 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
         or _text(article.get("description"))
     )
     found.tags = choose_topics(article.get("keywords"), meta) or _visible_tags(root)
-    found.restricted = _declares_restricted(root, article)
+    found.restricted = _declares_restricted(article)
     image = (
         meta.get("og:image")
         or meta.get("og:image:url")
@@ -292,7 +295,7 @@ def _jsonld_people(
 # Links to an author's page, and class/id/itemprop/rel names of a byline.
 _AUTHOR_HREF = re.compile(
     r"/(?:authors?|autor(?:en|in)?|auteurs?|autores?|journalists?|reporters?|redakteure?|"
-    r"profiles?/staff|staff|people|personen?|writers?)/[^/?#]+",
+    r"profiles?/staff|staff|writers?)/[^/?#]+",
     re.IGNORECASE,
 )
 _BYLINE_NAME = re.compile(r"byline|author|autor|auteur|writer|reporter", re.IGNORECASE)
@@ -316,6 +319,8 @@ def _visible_bylines(root: lxml_html.HtmlElement) -> list[str]:
             text = normalise_space(link.text_content())
             if not text or len(text) > _MAX_BYLINE_CHARS:
                 continue
+            if any(a.tag in {"nav", "footer", "aside"} for a in link.iterancestors()):
+                continue  # the site's list of authors, not this article's byline
             if byline_box is None:
                 # Co-authors sit in the first author link's byline; later author links
                 # elsewhere (teasers of other stories) are not this article's.
@@ -333,7 +338,7 @@ def _visible_bylines(root: lxml_html.HtmlElement) -> list[str]:
         names = f"{element.get('class', '')} {element.get('id', '')} {element.get('itemprop', '')}"
         if not _BYLINE_NAME.search(names) or _NOT_BYLINE_NAME.search(names):
             continue
-        text = normalise_space(element.text_content())
+        text = normalise_space(" ".join(element.itertext()))
         if text and len(text) <= _MAX_BYLINE_CHARS:
             found.append(text)
             if len(found) >= _MAX_BYLINES:
@@ -350,13 +355,45 @@ def _visible_bylines(root: lxml_html.HtmlElement) -> list[str]:
     return found
 
 
+def _resolve_author_links(root: lxml_html.HtmlElement, declared: list[str], url: str) -> list[str]:
+    """A declared author that is the URL of an author page becomes that link's text."""
+    urls = {urljoin(url, v.strip()).rstrip("/") for v in declared if _URL_VALUE.match(v)}
+    if not urls:
+        return declared
+    names: dict[str, str] = {}
+    for link in root.iter("a"):
+        href = urljoin(url, (link.get("href") or "").strip()).rstrip("/")
+        text = normalise_space(link.text_content())
+        if href in urls and text and href not in names:
+            names[href] = text
+    return [
+        names.get(urljoin(url, v.strip()).rstrip("/"), v) if _URL_VALUE.match(v) else v
+        for v in declared
+    ]
+
+
+_URL_VALUE = re.compile(r"\s*(?:https?://|/)\S+\s*$")
+
+
 def _compact(text: str) -> str:
     return re.sub(r"\W+", "", text.casefold())
 
 
+_ACCOUNT_NAMES = frozenset({"admin", "administrator", "webmaster", "root", "user", "guest"})
+
+
+def _is_account(name: str) -> bool:
+    """A CMS login rather than a credit: "admin", "kei_eno", "user123", "105092"."""
+    if not re.search(r"[^\W\d_]", name) or re.fullmatch(r"[\w.-]*\d{3,}[\w.-]*", name):
+        return True
+    # A login or a URL slug: "kei_eno", "emma-mackenzie".
+    slug = re.fullmatch(r"[a-z0-9]+(?:[_-][a-z0-9]+)+", name)
+    return name.casefold() in _ACCOUNT_NAMES or bool(slug)
+
+
 def _names_site(name: str, site_name: str | None, url: str) -> bool:
     """Whether a credit is the site itself, a URL or a CMS account, not who wrote it."""
-    if not re.search(r"[^\W\d_]", name) or re.fullmatch(r"[\w.-]*\d{3,}[\w.-]*", name):
+    if _is_account(name):
         return True
     compact = _compact(name)
     host = (urlsplit(url).hostname or "").removeprefix("www.")
@@ -379,7 +416,7 @@ def choose_authors(
     `visible` (the page's bylines) may be a function, so the page is searched only then.
     """
     raw_declared = [v for v in declared if v]
-    credits = clean_authors(raw_declared)
+    credits = [name for name in clean_authors(raw_declared) if not _is_account(name)]
     suspect = (
         not credits
         or all(_names_site(name, site_name, url) for name in credits)
@@ -580,27 +617,16 @@ def _visible_tags(root: lxml_html.HtmlElement) -> list[str]:
     return []
 
 
-_PAYWALL_NAME = re.compile(r"(?:^|[\s_-])paywall(?:$|[\s_-])", re.IGNORECASE)
-
-
-def _declares_restricted(root: lxml_html.HtmlElement, article: dict[str, Any]) -> bool:
-    """JSON-LD isAccessibleForFree false (boolean or string), or an element named paywall."""
-    flag = article.get("isAccessibleForFree")
-    if flag is False or (isinstance(flag, str) and flag.strip().lower() in {"false", "no"}):
-        return True
-    # XPath narrows the search to elements whose class or id mentions it (fast, in C).
-    for element in _PAYWALL_XPATH(root):
-        names = f"{element.get('class', '')} {element.get('id', '')}"
-        if _PAYWALL_NAME.search(names):
+def _declares_restricted(article: dict[str, Any]) -> bool:
+    """JSON-LD isAccessibleForFree false (boolean or string), on the article or on one of
+    its parts (the paywalled-content markup search engines read: hasPart + cssSelector)."""
+    parts = article.get("hasPart")
+    nodes = [article, *(parts if isinstance(parts, list) else [parts])]
+    for node in nodes:
+        flag = node.get("isAccessibleForFree") if isinstance(node, dict) else None
+        if flag is False or (isinstance(flag, str) and flag.strip().lower() in {"false", "no"}):
             return True
     return False
-
-
-_PAYWALL_XPATH = etree.XPath(
-    "//div[contains(@class, 'aywall') or contains(@id, 'aywall')]"
-    " | //section[contains(@class, 'aywall') or contains(@id, 'aywall')]"
-    " | //aside[contains(@class, 'aywall') or contains(@id, 'aywall')]"
-)
 
 
 def _jsonld_image(value: Any) -> str | None:
