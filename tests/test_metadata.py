@@ -47,6 +47,8 @@ CASES = load_cases()
         ("105092", []),
         ("JÖRG ZSCHOCHE", ["JÖRG ZSCHOCHE"]),
         ("Jan Sellner", ["Jan Sellner"]),
+        ("Tom Krisher, AP Auto Writer", ["Tom Krisher"]),
+        ("(Image: Getty Images/iStockphoto)", []),
     ],
 )
 def test_credits_are_kept_as_the_page_gives_them(byline: str, credits: list[str]) -> None:
@@ -77,6 +79,10 @@ def test_credits_repeated_across_sources_are_kept_once() -> None:
         (["Anna Berg"], ["Tom Hale"], ["Anna Berg"]),
         # An agency credited by a site is not the site.
         (["dpa"], ["Tom Hale"], ["dpa"]),
+        # Logins and URL slugs are no credits.
+        (["admin"], ["By Anna Berg"], ["Anna Berg"]),
+        (["anna-berg"], ["Anna Berg"], ["Anna Berg"]),
+        (["kei_eno"], [], []),
     ],
 )
 def test_a_visible_byline_beats_metadata_that_names_the_site(
@@ -142,6 +148,33 @@ def _meta(head: str, body: str = "") -> object:
 )  # fmt: skip
 def test_topics_come_from_the_declared_keywords(head: str, topics: list[str]) -> None:
     assert _meta(head).tags == topics
+
+
+def test_a_declared_author_page_url_is_read_from_its_link() -> None:
+    head = '<meta name="author" content="https://news.example/author/madeline-fry/">'
+    body = (
+        '<a href="https://www.facebook.com/newsexample">Facebook</a>'
+        '<ul class="columnists"><li><a href="/author/byron-york">Byron York</a></li></ul>'
+        '<p class="meta">By <a href="/author/madeline-fry">Madeline Fry</a></p>'
+    )
+    assert _meta(head, body).authors == ["Madeline Fry"]
+
+
+def test_a_social_profile_url_is_not_read_as_an_author() -> None:
+    head = '<meta property="article:author" content="https://www.facebook.com/newsexample">'
+    body = (
+        '<a href="https://www.facebook.com/newsexample">Facebook</a>'
+        '<div class="byline">By Carlos Nadalim</div>'
+    )
+    assert _meta(head, body).authors == ["Carlos Nadalim"]
+
+
+def test_author_links_in_navigation_are_not_the_byline() -> None:
+    body = (
+        '<nav><a href="/authors/byron-york">Byron York</a></nav>'
+        '<p>By <a href="/authors/salena-zito">Salena Zito</a></p>'
+    )
+    assert _meta("", body).authors == ["Salena Zito"]
 
 
 def test_topics_fall_back_on_the_pages_own_tag_list_not_a_site_block() -> None:
@@ -216,6 +249,27 @@ def test_paywall_flag_matches_golden(name: str) -> None:
     case = CASES[name]
     fields = extract_article((FIXTURES / f"{name}.html").read_bytes(), case["url"])
     assert fields.paywalled is case["paywalled"]
+
+
+@pytest.mark.parametrize(
+    ("jsonld", "restricted"),
+    [
+        ('{"@type":"NewsArticle","isAccessibleForFree":false}', True),
+        ('{"@type":"NewsArticle","isAccessibleForFree":"False"}', True),
+        ('{"@type":"NewsArticle","hasPart":{"@type":"WebPageElement",'
+         '"isAccessibleForFree":"false","cssSelector":".paid"}}', True),
+        ('{"@type":"NewsArticle","isAccessibleForFree":true}', False),
+        ('{"@type":"NewsArticle","isAccessibleForFree":"True"}', False),
+        ('{"@type":"NewsArticle"}', False),
+    ],
+)  # fmt: skip
+def test_restricted_access_is_read_from_the_paywalled_content_markup(
+    jsonld: str, restricted: bool
+) -> None:
+    head = f'<script type="application/ld+json">{jsonld}</script>'
+    # A site's paywall widget alone (class names) declares nothing about this article.
+    body = '<div class="paywall-header-wrap">Sign in</div>'
+    assert _meta(head, body).restricted is restricted
 
 
 def test_a_restricted_page_with_its_whole_text_is_not_a_teaser() -> None:

@@ -356,8 +356,15 @@ def _visible_bylines(root: lxml_html.HtmlElement) -> list[str]:
 
 
 def _resolve_author_links(root: lxml_html.HtmlElement, declared: list[str], url: str) -> list[str]:
-    """A declared author that is the URL of an author page becomes that link's text."""
-    urls = {urljoin(url, v.strip()).rstrip("/") for v in declared if _URL_VALUE.match(v)}
+    """A declared author that is the URL of an author page on the site becomes that link's
+    text ("/author/madeline-fry" -> "Madeline Fry"); a social profile's URL stays a URL."""
+    host = _site_host(url)
+    urls = {
+        absolute
+        for v in declared
+        if _URL_VALUE.match(v)
+        and _site_host(absolute := urljoin(url, v.strip()).rstrip("/")) == host
+    }
     if not urls:
         return declared
     names: dict[str, str] = {}
@@ -370,6 +377,10 @@ def _resolve_author_links(root: lxml_html.HtmlElement, declared: list[str], url:
         names.get(urljoin(url, v.strip()).rstrip("/"), v) if _URL_VALUE.match(v) else v
         for v in declared
     ]
+
+
+def _site_host(url: str) -> str:
+    return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
 _URL_VALUE = re.compile(r"\s*(?:https?://|/)\S+\s*$")
