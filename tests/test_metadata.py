@@ -140,7 +140,8 @@ def _meta(head: str, body: str = "") -> object:
         ('<meta name="keywords" content="深空探测 探月工程 太空">',
          ["深空探测", "探月工程", "太空"]),
         ('<script type="application/ld+json">{"@type":"NewsArticle","keywords":'
-         '["26157981-b4f7-4929-adc1-e860c6f03636","Category: Travel","Jasper"]}</script>'
+         '["26157981-b4f7-4929-adc1-e860c6f03636","Category: Travel","editors_pick","Jasper"]}'
+         '</script>'
          '<meta name="keywords" content="Other">', ["Jasper"]),
         ('<meta property="article:tag" content="Bridges">'
          '<meta name="keywords" content="News, Home">', ["Bridges"]),

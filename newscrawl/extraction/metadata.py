@@ -562,9 +562,11 @@ def _split_values(values: list[str]) -> list[str]:
     return [p for p in out if p]
 
 
-# A keyword that is an identifier or a tracking label, not a topic ("Category: Travel").
+# A keyword that is an identifier, a tracking label or a CMS flag, not a topic
+# ("26157981-b4f7-…", "Category: Travel", "editors_pick").
 _NOT_A_TOPIC = re.compile(
-    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^[\w ]{1,30}:\s",
+    r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^[\w ]{1,30}:\s"
+    r"|^[a-z0-9]+(?:_[a-z0-9]+)+$",
     re.IGNORECASE,
 )
 
