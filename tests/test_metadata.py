@@ -211,6 +211,7 @@ CROATIAN = (
         ("kr", KOREAN, "ko"),  # a country code declared as the language
         ("sr", CROATIAN, "sr"),  # close languages never overrule the declaration
         ("de", "Kurz.", "de"),  # too little text to judge
+        (None, "word " * 80, None),  # no language the identifier is sure of: none
         (None, "", None),
     ],
 )
@@ -279,6 +280,23 @@ def test_a_restricted_page_with_its_whole_text_is_not_a_teaser() -> None:
     assert '"isAccessibleForFree":false' in raw.decode("utf-8")
     fields = extract_article(raw, CASES["french_daily"]["url"])
     assert fields.paywalled is False
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        '<meta name="author" content="https://[broken/author/x">',
+        '<meta property="og:image" content="http://[broken">',
+        '<link rel="canonical" href="http://[broken">',
+    ],
+)
+def test_unparsable_urls_in_metadata_cost_the_field_not_the_page(head: str) -> None:
+    body = "<h1>Bridge closes</h1><p>" + "The bridge closes for repairs today. " * 12 + "</p>"
+    page = f"<html><head>{head}</head><body>{body}</body></html>"
+    fields = extract_article(page, "https://news.example/a")
+    assert fields.title == "Bridge closes"
+    assert fields.image_url is None
+    assert fields.authors == []
 
 
 def test_paywalled_reaches_the_record() -> None:

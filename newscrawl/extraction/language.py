@@ -21,7 +21,7 @@ MIN_SAMPLE_CHARS = 40
 # The identifier's normalised probability needed to overrule a declared code...
 OVERRULE_CONFIDENCE = 0.95
 # ...and to fill in a missing one.
-FILL_CONFIDENCE = 0.5
+FILL_CONFIDENCE = 0.8
 _CLOSE = (
     {"bs", "hr", "sr"}, {"da", "no", "nn", "sv"}, {"id", "ms", "jv"}, {"cs", "sk"},
     {"gl", "pt", "es", "ca"}, {"de", "lb"}, {"af", "nl"}, {"zh", "ja"}, {"ru", "uk", "be", "bg"},

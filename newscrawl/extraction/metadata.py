@@ -163,9 +163,9 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
         or _jsonld_image(article.get("image"))
         or meta.get("twitter:image")
     )
-    found.image_url = urljoin(url, image.strip()) if image else None
+    found.image_url = _join(url, image) if image else None
     canonical = _canonical_href(root) or meta.get("og:url")
-    found.canonical_url = urljoin(url, canonical.strip()) if canonical else None
+    found.canonical_url = _join(url, canonical) if canonical else None
     body = article.get("articleBody")
     found.article_body = body if isinstance(body, str) and body.strip() else None
     return found
@@ -362,25 +362,40 @@ def _resolve_author_links(root: lxml_html.HtmlElement, declared: list[str], url:
     urls = {
         absolute
         for v in declared
-        if _URL_VALUE.match(v)
-        and _site_host(absolute := urljoin(url, v.strip()).rstrip("/")) == host
+        if _URL_VALUE.match(v) and (absolute := _absolute(url, v)) and _site_host(absolute) == host
     }
     if not urls:
         return declared
     names: dict[str, str] = {}
     for link in root.iter("a"):
-        href = urljoin(url, (link.get("href") or "").strip()).rstrip("/")
+        href = _absolute(url, link.get("href") or "")
         text = normalise_space(link.text_content())
         if href in urls and text and href not in names:
             names[href] = text
-    return [
-        names.get(urljoin(url, v.strip()).rstrip("/"), v) if _URL_VALUE.match(v) else v
-        for v in declared
-    ]
+    return [names.get(_absolute(url, v) or "", v) if _URL_VALUE.match(v) else v for v in declared]
+
+
+def _join(base: str, value: str) -> str | None:
+    """`value` resolved against `base`; None when unparsable ("http://[broken")."""
+    try:
+        return urljoin(base, value.strip())
+    except ValueError:
+        return None
+
+
+def _absolute(base: str, value: str) -> str | None:
+    """`value` resolved against `base`, without a trailing slash; None when unparsable."""
+    try:
+        return urljoin(base, value.strip()).rstrip("/")
+    except ValueError:  # "http://[broken": an invalid IPv6 host
+        return None
 
 
 def _site_host(url: str) -> str:
-    return (urlsplit(url).hostname or "").removeprefix("www.")
+    try:
+        return (urlsplit(url).hostname or "").removeprefix("www.")
+    except ValueError:
+        return ""
 
 
 _URL_VALUE = re.compile(r"\s*(?:https?://|/)\S+\s*$")
@@ -407,7 +422,7 @@ def _names_site(name: str, site_name: str | None, url: str) -> bool:
     if _is_account(name):
         return True
     compact = _compact(name)
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    host = _site_host(url)
     stems = {_compact(host.rsplit(".", 1)[0])} if host else set()
     if site_name:
         stems.add(_compact(site_name))
