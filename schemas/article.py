@@ -108,7 +108,7 @@ class Article(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="Article")
 
-    schema_version: Literal["1.1"] = SCHEMA_VERSION
+    schema_version: Literal["1.2"] = SCHEMA_VERSION
     url: AbsoluteUrl = Field(description="Final URL, after redirects.")
     requested_url: AbsoluteUrl = Field(description="URL as given in the input.")
     canonical_url: AbsoluteUrl | None = Field(description="<link rel=canonical> or og:url.")
@@ -125,6 +125,10 @@ class Article(BaseModel):
     section: ShortLabel | None
     tags: list[ShortLabel]
     image_url: AbsoluteUrl | None
+    paywalled: bool = Field(
+        default=False,
+        description="The page declares restricted access and text is only the teaser.",
+    )
     word_count: int = Field(ge=0, description="Whitespace-separated tokens in text.")
     content_sha256: Sha256Hex = Field(description="SHA-256 of text (UTF-8).")
     fetched_at: AwareDatetime

@@ -100,6 +100,25 @@ _DATELINE = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _DATELINE_MAX_WORDS = 15
+# A byline run into its dateline: "Par Claire Dumont — Publié le 12 mars 2025 à 06h30".
+# The name is capitalised words and particles only, so "Par ailleurs, il a publié" is text.
+_BYLINE_DATELINE = re.compile(
+    r"""^(?i:by|par|von|por|di|door)\ (?P<name>(?:(?:[A-ZÀ-ÝĀ-Ž][\w.'’-]*|de|du|la|le|van|von|der|di|da|del)
+    \ ?){1,6})[—–|·,-]?\ ?(?i:(?:last\ )?(?:updated|published|posted|aktualisiert|ver[öo]ffentlicht|mis\ à\ jour
+    |publi[ée]|actualizado|publicado|aggiornato|pubblicato))\b.{0,80}\d.{0,60}$""",
+    re.VERBOSE,
+)
+_BYLINE_DATELINE_MAX_WORDS = 30
+
+
+def byline_credit(line: str) -> str | None:
+    """The name in a byline run into its dateline ("Par Claire Dumont — Publié le …")."""
+    text = normalise_space(line)
+    if len(text.split()) > _BYLINE_DATELINE_MAX_WORDS:
+        return None
+    match = _BYLINE_DATELINE.match(text)
+    return match.group("name").strip() if match else None
+
 
 # Contributor credits closing a wire story: "Reporting by Jane Doe in Paris; Editing by John
 # Smith". After "by" only capitalised names, places and the words that join them may follow,
@@ -226,6 +245,8 @@ def classify_line(text: str) -> str | None:
     words = len(line.split())
     if words <= _DATELINE_MAX_WORDS and _DATELINE.match(line):
         return "dateline"
+    if words <= _BYLINE_DATELINE_MAX_WORDS and _BYLINE_DATELINE.match(line):
+        return "byline"
     if words <= _DATELINE_MAX_WORDS * 2 and _CREDIT_LINE.match(line):
         return "credit_line"
     if words <= _CTA_MAX_WORDS and _CALL_TO_ACTION.search(line):
