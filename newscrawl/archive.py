@@ -51,7 +51,7 @@ class ArchiveMiddleware:
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         if not settings.getbool("NEWSCRAWL_ARCHIVE"):
-            raise NotConfigured("NEWSCRAWL_ARCHIVE is off")
+            raise NotConfigured  # no message: Scrapy would log one warning per crawl
         rotate_mb = settings.getfloat("NEWSCRAWL_ARCHIVE_ROTATE_MB")
         if not rotate_mb > 0:
             raise ValueError(f"NEWSCRAWL_ARCHIVE_ROTATE_MB must be > 0, not {rotate_mb!r}")

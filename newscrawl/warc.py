@@ -92,7 +92,7 @@ class WarcWriter:
         phrase = _phrase(status)
         http = StatusAndHeaders(f"{status} {phrase}".strip(), kept, protocol="HTTP/1.1")
         response = writer.create_warc_record(
-            url, "response", payload=io.BytesIO(body), http_headers=http,
+            url, "response", payload=io.BytesIO(body), length=len(body), http_headers=http,
             warc_headers_dict={
                 "WARC-Date": date,
                 INPUT_HEADER: json.dumps(input_info, ensure_ascii=True, separators=(",", ":")),
@@ -102,7 +102,7 @@ class WarcWriter:
         writer.write_record(response)
         request_http = StatusAndHeaders(request_line, request_headers, is_http_request=True)
         request = writer.create_warc_record(
-            url, "request", payload=io.BytesIO(b""), http_headers=request_http,
+            url, "request", payload=io.BytesIO(b""), length=0, http_headers=request_http,
             warc_headers_dict={
                 "WARC-Date": date,
                 "WARC-Concurrent-To": response.rec_headers.get_header("WARC-Record-ID"),

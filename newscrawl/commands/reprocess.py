@@ -90,6 +90,14 @@ def _records(run_dir: Path) -> dict[tuple[str, int], dict[str, Any]]:
     return found
 
 
+def without_provenance(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without the fields that say where it was made (also in its partial record)."""
+    kept = {k: v for k, v in record.items() if k not in PROVENANCE_FIELDS}
+    if isinstance(kept.get("record"), dict):
+        kept["record"] = without_provenance(kept["record"])
+    return kept
+
+
 def _outcome(record: dict[str, Any]) -> str:
     return str(record["reason"]) if "reason" in record else "article"
 
@@ -106,11 +114,8 @@ def compare_runs(original: Path, new: Path) -> dict[str, Any]:
             continue
         if _outcome(old) != _outcome(now):
             outcomes[f"{_outcome(old)} -> {_outcome(now)}"] += 1
-        changed = {
-            name
-            for name in set(old) | set(now)
-            if name not in PROVENANCE_FIELDS and old.get(name) != now.get(name)
-        }
+        old, now = without_provenance(old), without_provenance(now)
+        changed = {name for name in set(old) | set(now) if old.get(name) != now.get(name)}
         fields.update(changed)
         identical += not changed
     return {
