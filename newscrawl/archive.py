@@ -130,7 +130,7 @@ class ReplayMiddleware:
     def _handle(self, path: str) -> IO[bytes]:
         handle = self._handles.get(path)
         if handle is None:
-            handle = Path(path).open("rb")
+            handle = Path(path).open("rb")  # noqa: SIM115 - kept open across requests
             self._handles[path] = handle
             if len(self._handles) > OPEN_FILES:
                 self._handles.popitem(last=False)[1].close()

@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
@@ -40,11 +41,9 @@ class Command(crawl.Command):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument(
-            "--compare", action="store_true", help="print what changed, per field"
-        )
+        parser.add_argument("--compare", action="store_true", help="print what changed, per field")
 
-    def _create_crawler(self, spname: str) -> Crawler:
+    def _create_crawler(self, spname: type[Spider] | str) -> Crawler:
         self._crawler: Crawler = super()._create_crawler(spname)
         return self._crawler
 
@@ -67,7 +66,9 @@ class Command(crawl.Command):
             )
             super().run(["reprocess"], opts)
         crawler = getattr(self, "_crawler", None)
-        new_dir = crawler.stats.get_value("newscrawl/run_dir") if crawler and crawler.stats else None
+        new_dir = (
+            crawler.stats.get_value("newscrawl/run_dir") if crawler and crawler.stats else None
+        )
         if opts.compare and new_dir:
             print(format_comparison(compare_runs(original, Path(new_dir))))
 
