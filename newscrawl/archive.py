@@ -64,8 +64,9 @@ class ArchiveMiddleware:
         if reruns is None:
             raise RuntimeError("NEWSCRAWL_ARCHIVE needs the newscrawl.reruns.Reruns extension")
         version = self.crawler.settings.get("USER_AGENT", "newscrawl")
+        prefix = reruns.run_id.replace("/", "-")  # distributed mode: <run_id>/part-<worker>
         self._writer = WarcWriter(
-            reruns.run_dir / ARCHIVE_DIR, reruns.run_id, self.max_bytes, f"newscrawl ({version})"
+            reruns.run_dir / ARCHIVE_DIR, prefix, self.max_bytes, f"newscrawl ({version})"
         )
         return self._writer
 

@@ -292,3 +292,30 @@ def test_replay_never_touches_the_network(tmp_path: Path) -> None:
     assert [a["url"] for a in result.articles] == ["http://127.0.0.1:9/a/1"]
     assert "robotstxt/request_count" not in result.log
     assert "'newscrawl/warc/replayed': 1" in result.log
+
+
+def _big_warc(path: Path, pages: int) -> int:
+    """An uncompressed WARC of `pages` 1 MB pages (a large HTML comment in each); its size."""
+    padding = b"<!-- " + b"archived padding " * 60_000 + b" -->"
+    warc = _Warc(path, gzip_records=False)
+    for n in range(pages):
+        warc.response(
+            f"https://big.example/a/{n}", _page(n).replace(b"</body>", padding + b"</body>")
+        )
+    warc.close()
+    return path.stat().st_size
+
+
+def test_warc_input_memory_stays_flat(tmp_path: Path) -> None:
+    """Ten times the data (20 MB -> 200 MB of pages) costs the crawler no memory to speak of."""
+    peaks = {}
+    for pages in (20, 200):
+        size = _big_warc(tmp_path / f"big-{pages}.warc", pages)
+        assert size > pages * 1_000_000
+        result = run_crawl(tmp_path / f"out-{pages}", "-a", f"warcs={tmp_path}/big-{pages}.warc",
+                           spider="warc")  # fmt: skip
+        assert result.returncode == 0, result.log[-3000:]
+        assert len(result.articles) == pages
+        peaks[pages] = result.peak_rss_mb
+        (tmp_path / f"big-{pages}.warc").unlink()
+    assert peaks[200] - peaks[20] < 40, peaks

@@ -59,7 +59,6 @@ REPLAY_SETTINGS = {
     "RETRY_ENABLED": False,
     "REDIRECT_ENABLED": False,
     "NEWSCRAWL_ARCHIVE": False,
-    "CONCURRENT_REQUESTS_PER_DOMAIN": 0,  # 0: only CONCURRENT_REQUESTS limits
 }
 
 _META_TAG = re.compile(rb"<meta\b[^>]*>", re.IGNORECASE)
