@@ -15,7 +15,7 @@ import io
 import json
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
@@ -148,7 +148,7 @@ class ScanResult:
 
     records: int = 0
     tear: dict[str, Any] | None = None
-    problems: list[str] = field(default_factory=list)
+    unusable: str | None = None  # why no record of the file can be used
 
 
 def scan(path: Path, result: ScanResult, head_bytes: int = 0) -> Iterator[ScannedRecord]:
@@ -170,12 +170,20 @@ def scan(path: Path, result: ScanResult, head_bytes: int = 0) -> Iterator[Scanne
                     yield pending
                 pending = scanned
         except Exception as exc:  # warcio's errors for garbage mid-file are of several types
-            # The record before the unreadable one was read to its end: it stands.
-            end = iterator.offset
-            result.tear = {
-                "offset": end,
-                "detail": f"unreadable from byte {end}: {type(exc).__name__}: {exc}"[:500],
-            }
+            if "non-chunked gzip" in str(exc):
+                # One gzip stream for the whole file: no record can be read by its offset.
+                result.unusable = (
+                    "compressed as one gzip stream, not one gzip member per record, so records"
+                    " cannot be read back by offset; fix with `warcio recompress IN OUT`"
+                )
+                pending = None
+            else:
+                # The record before the unreadable one was read to its end: it stands.
+                end = max(iterator.offset, 0)
+                result.tear = {
+                    "offset": end,
+                    "detail": f"unreadable from byte {end}: {type(exc).__name__}: {exc}"[:500],
+                }
         else:
             end = iterator.offset
             if end < size:

@@ -265,10 +265,17 @@ def test_truncated_warc_is_read_up_to_the_tear(tmp_path: Path) -> None:
         warc.path.write_bytes(data[:cut])
         torn[str(warc.path)] = warc.offsets[-1]
 
-    result = run_crawl(tmp_path / "out", "-a", f"warcs={tmp_path}/cut.warc*", spider="warc")
+    # Gzip over the whole file (not per record): readable in order, but not by offset.
+    whole = tmp_path / "cut.whole.warc.gz"
+    whole.write_bytes(gzip.compress((tmp_path / "cut.warc").read_bytes()))
+
+    result = run_crawl(tmp_path / "out", "-a", f"warcs={tmp_path}/cut.*", spider="warc")
     assert result.returncode == 0, result.log[-3000:]
     assert len(result.articles) == 6 and not result.rejects  # 3 whole records in each file
     files = {f["path"]: f for f in result.run["discovery"]["warc_files"]}
+    assert files[str(whole)]["status"] == "unusable"
+    assert "warcio recompress" in files[str(whole)]["detail"]
+    assert files[str(whole)]["records"] == 0
     for path, offset in torn.items():
         assert files[path]["status"] == "torn"
         assert files[path]["records"] == 3

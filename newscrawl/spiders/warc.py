@@ -134,10 +134,14 @@ class WarcSpider(NewsSpider):
                 "path": str(path),
                 "records": result.records,
                 "by_kind": dict(sorted(counts.items())),
-                "status": "torn" if result.tear else "ok",
+                "status": "unusable" if result.unusable else "torn" if result.tear else "ok",
                 "tear": result.tear,
+                "detail": result.unusable,
             }
             self.file_reports.append(report)
+            if result.unusable:
+                stats.inc_value("newscrawl/warc/unusable_files")
+                self.logger.error("WARC file %s not read: %s", path, result.unusable)
             if result.tear:
                 stats.inc_value("newscrawl/warc/torn_files")
                 self.logger.warning("WARC file %s is torn: %s", path, result.tear["detail"])
