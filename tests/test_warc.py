@@ -131,6 +131,14 @@ def test_archive_then_reprocess_without_the_network(tmp_path: Path) -> None:
     assert f"identical (but for spider, warc): {len(fetched)}" in done.stdout
     assert "records changed, per field" not in done.stdout
 
+    # A stricter minimum length today: --compare shows each article that no longer is one.
+    stricter = _reprocess(tmp_path / "strict", crawled.run_dir, "--compare",
+                          "-s", "NEWSCRAWL_MIN_WORDS=100000")  # fmt: skip
+    assert stricter.returncode == 0, stricter.stderr[-3000:]
+    articles = len(crawled.articles)
+    assert f"outcome article -> no_article_text: {articles}" in stricter.stdout
+    assert f"identical (but for spider, warc): {len(fetched) - articles}" in stricter.stdout
+
 
 def test_reprocess_needs_an_archive(tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
