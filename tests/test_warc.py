@@ -224,12 +224,14 @@ def test_warc_input_written_by_warcio(tmp_path: Path) -> None:
     second.response("https://news.example/a/7", _page(7), date="2024-12-30T00:00:00Z")
     second.response("https://news.example/live/8", _page(8))  # deny
     second.response("https://news.example/a/9", _page(1))  # the same text as a/1
+    big = _page(10).replace(b"</body>", b"<!-- " + b"x" * 300_000 + b" --></body>")
+    second.response("https://news.example/a/10", big)  # past DOWNLOAD_MAXSIZE
     second.close()
 
     result = run_crawl(
         tmp_path / "out", "-a", f"warcs={tmp_path}/news-*.warc.gz",
         "-a", "domains=news.example", "-a", "since=2025-01-01", "-a", "deny=/live/",
-        spider="warc",
+        spider="warc", settings={"DOWNLOAD_MAXSIZE": "200000"},
     )  # fmt: skip
     assert result.returncode == 0, result.log[-3000:]
     articles = {a["url"]: a for a in result.articles}
@@ -248,13 +250,20 @@ def test_warc_input_written_by_warcio(tmp_path: Path) -> None:
     assert articles["https://news.example/a/2"]["warc"] == {
         "file": str(tmp_path / "news-1.warc.gz"), "offset": first.offsets[1],
     }  # fmt: skip
-    rejects = {r["url"]: r["reason"] for r in result.rejects}
-    assert rejects == {"https://news.example/a/404": "http_error", copy: "duplicate_content"}
+    rejects = {r["url"]: r for r in result.rejects}
+    assert {url: r["reason"] for url, r in rejects.items()} == {
+        "https://news.example/a/404": "http_error",
+        copy: "duplicate_content",
+        "https://news.example/a/10": "too_large",
+    }
+    assert rejects["https://news.example/a/10"]["warc"] == {
+        "file": str(tmp_path / "news-2.warc.gz"), "offset": second.offsets[-1],
+    }  # fmt: skip
     run = result.run
     assert run["accounting"]["ok"] is True
-    assert run["counts"]["inputs"] == 5
+    assert run["counts"]["inputs"] == 6
     assert run["discovery"]["records"] == {
-        "metadata": 1, "not_html": 1, "page": 9, "redirect": 1, "request": 1, "warcinfo": 1,
+        "metadata": 1, "not_html": 1, "page": 10, "redirect": 1, "request": 1, "warcinfo": 1,
     }  # fmt: skip
     assert run["discovery"]["filtered"] == {"deny": 1, "domain": 1, "since": 2}
     assert [f["status"] for f in run["discovery"]["warc_files"]] == ["ok", "ok"]

@@ -228,7 +228,7 @@ class NewsSpider(Spider):
             http_status=status, requested_url=request.meta["requested_url"],
             discovered_via=request.meta.get("discovered_via"),
             fetched_at=fetched if status else None,
-            warc=request.meta.get("warc") if status else None,
+            warc=request.meta.get("warc"),  # set once a response was archived, or replayed
         )  # fmt: skip
 
 
