@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -239,7 +240,7 @@ def _scanned(record: ArcWarcRecord, head_bytes: int) -> ScannedRecord:
 
 def _complete_tail(handle: IO[bytes], start: int, end: int) -> bool:
     """Whether the bytes [start, end) hold a whole record: a complete gzip member, or an
-    uncompressed record closed by its CRLF CRLF."""
+    uncompressed record as long as its Content-Length says, closed by its CRLF CRLF."""
     handle.seek(start)
     if handle.read(2) == b"\x1f\x8b":
         handle.seek(start)
@@ -255,7 +256,18 @@ def _complete_tail(handle: IO[bytes], start: int, end: int) -> bool:
         except zlib.error:
             return False
         return inflater.eof
-    handle.seek(max(start, end - 4))
+    handle.seek(start)
+    head = handle.read(min(_CHUNK, end - start))
+    header_end = head.find(b"\r\n\r\n")
+    if header_end < 0:
+        return False
+    declared = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head[:header_end])
+    if declared is None:
+        return False
+    record_end = start + header_end + 4 + int(declared[1]) + 4
+    if record_end > end:
+        return False
+    handle.seek(record_end - 4)
     return handle.read(4) == b"\r\n\r\n"
 
 

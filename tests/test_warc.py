@@ -7,17 +7,22 @@ writes are read back with warcio's own reader.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from newscrawl.commands.reprocess import without_provenance
+from newscrawl.warc import ScanResult, scan
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY, CrawlResult, run_crawl
 from tests.generated import article_html
 from tests.server import PDF, FixtureServer
@@ -343,3 +348,51 @@ def test_warc_input_memory_stays_flat(tmp_path: Path) -> None:
         peaks[pages] = result.peak_rss_mb
         (tmp_path / f"big-{pages}.warc").unlink()
     assert peaks[200] - peaks[20] < 40, peaks
+
+
+@functools.cache
+def _sample_warc(gzipped: bool) -> tuple[bytes, tuple[int, ...]]:
+    """Three records (written once: record ids and dates make every writing differ)."""
+    with tempfile.TemporaryDirectory() as directory:
+        warc = _Warc(Path(directory) / "s.warc", gzip_records=gzipped)
+        for n in range(3):
+            warc.response(f"https://news.example/s/{n}", _page(n)[: 300 + 200 * n])
+        warc.close()
+        return warc.path.read_bytes(), tuple(warc.offsets)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), gzipped=st.booleans())
+def test_scan_of_a_file_cut_anywhere(data: st.DataObject, gzipped: bool) -> None:
+    """Cut at any byte: the scan hands on exactly the whole records before the cut, and
+    reports a tear unless the cut falls between records."""
+    whole_file, offsets = _sample_warc(gzipped)
+    ends = [*offsets[1:], len(whole_file)]
+    cut = data.draw(st.integers(0, len(whole_file)))
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "s.warc"
+        path.write_bytes(whole_file[:cut])
+        result = ScanResult()
+        records = list(scan(path, result))
+    whole = sum(end <= cut for end in ends)
+    assert [r.offset for r in records] == list(offsets[:whole])
+    assert result.records == whole
+    assert (result.tear is None) == (cut in {0, *ends}), (cut, result.tear)
+
+
+def test_scan_of_an_uncompressed_file_cut_after_a_header_block() -> None:
+    """A cut just after a WARC or HTTP header block leaves a tail that ends in CRLF CRLF, as
+    a whole record does: the record's Content-Length tells them apart."""
+    whole_file, offsets = _sample_warc(False)
+    ends = {*offsets[1:], len(whole_file)}
+    cuts = [i for i in range(4, len(whole_file)) if whole_file[i - 4 : i] == b"\r\n\r\n"]
+    torn = [cut for cut in cuts if cut not in ends]
+    assert len(torn) >= 6  # a WARC and an HTTP header block in each record
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "s.warc"
+        for cut in torn:
+            path.write_bytes(whole_file[:cut])
+            result = ScanResult()
+            records = list(scan(path, result))
+            assert [r.offset for r in records] == [o for o in offsets if o < cut][:-1], cut
+            assert result.tear is not None, cut
