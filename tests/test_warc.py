@@ -290,6 +290,8 @@ def test_truncated_warc_is_read_up_to_the_tear(tmp_path: Path) -> None:
     # Gzip over the whole file (not per record): readable in order, but not by offset.
     whole = tmp_path / "cut.whole.warc.gz"
     whole.write_bytes(gzip.compress((tmp_path / "cut.warc").read_bytes()))
+    garbage = tmp_path / "cut.garbage"
+    garbage.write_bytes(b"<html>not a WARC file at all</html>\r\n\r\n")
 
     result = run_crawl(tmp_path / "out", "-a", f"warcs={tmp_path}/cut.*", spider="warc")
     assert result.returncode == 0, result.log[-3000:]
@@ -298,6 +300,9 @@ def test_truncated_warc_is_read_up_to_the_tear(tmp_path: Path) -> None:
     assert files[str(whole)]["status"] == "unusable"
     assert "warcio recompress" in files[str(whole)]["detail"]
     assert files[str(whole)]["records"] == 0
+    assert files[str(garbage)]["status"] == "torn"
+    assert files[str(garbage)]["tear"]["offset"] == 0
+    assert files[str(garbage)]["records"] == 0
     for path, offset in torn.items():
         assert files[path]["status"] == "torn"
         assert files[path]["records"] == 3
