@@ -25,6 +25,7 @@ from newscrawl.commands.reprocess import without_provenance
 from newscrawl.warc import ScanResult, scan
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY, CrawlResult, run_crawl
 from tests.generated import article_html
+from tests.newssite import NewsSite
 from tests.server import PDF, FixtureServer
 
 ARCHIVE = {"NEWSCRAWL_ARCHIVE": "true", "RETRY_TIMES": "0"}
@@ -401,3 +402,29 @@ def test_scan_of_an_uncompressed_file_cut_after_a_header_block() -> None:
             records = list(scan(path, result))
             assert [r.offset for r in records] == [o for o in offsets if o < cut][:-1], cut
             assert result.tear is not None, cut
+
+
+def test_reprocess_of_a_site_crawl_keeps_its_navigation_pages(tmp_path: Path) -> None:
+    """Front, section, tag and author pages the site spider read for links stay navigation."""
+    site = NewsSite().start()
+    try:
+        crawled = run_crawl(
+            tmp_path, "-a", f"start={site.base}/", "-a", "depth=3", spider="site",
+            settings=ARCHIVE,
+        )  # fmt: skip
+    finally:
+        site.stop()
+    assert crawled.returncode == 0, crawled.log[-3000:]
+    counts = crawled.run["counts"]
+    assert counts["navigation_pages"] > 0 and counts["articles"] > 0
+    done = _reprocess(tmp_path / "re", crawled.run_dir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (run_dir,) = (tmp_path / "re" / "reprocess").iterdir()
+    again = CrawlResult(done.returncode, done.stderr, run_dir)
+    fetched = [r for r in _records(crawled) if r.get("warc")]
+    assert again.run["counts"]["inputs"] == len(fetched) + counts["navigation_pages"]
+    assert again.run["counts"]["navigation_pages"] == counts["navigation_pages"]
+    assert again.run["accounting"]["ok"] is True
+    assert {r["url"]: without_provenance(r) for r in _records(again)} == {
+        r["url"]: without_provenance(r) for r in fetched
+    }
