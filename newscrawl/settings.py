@@ -45,6 +45,8 @@ NEWSCRAWL_REDIS_IDLE_CLOSE = 30.0  # a worker stops once the shared frontier is 
 NEWSCRAWL_REDIS_LEASE = 15.0  # seconds without heartbeat before a worker's inputs are requeued
 NEWSCRAWL_WORKER_ID = ""  # this worker's name in part-<worker> (default: <hostname>-<pid>)
 ADDONS = {"newscrawl.distributed.Distributed": 0}  # distributed mode (NotConfigured when off)
+NEWSCRAWL_ARCHIVE = False  # write every page response to WARC files under <run dir>/archive/
+NEWSCRAWL_ARCHIVE_ROTATE_MB = 1000.0  # start a new WARC file once one reaches this size (MB)
 
 # --- politeness ---
 USER_AGENT = "newscrawl/0.1 (+https://github.com/newscrawl/newscrawl; news research crawler)"
@@ -81,6 +83,7 @@ DOWNLOADER_MIDDLEWARES = {
     "newscrawl.robots.RobotsMiddleware": 100,  # robots.txt for every request (RFC 9309 errors)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newscrawl.middlewares.PoliteRetryMiddleware": 550,
+    "newscrawl.archive.ArchiveMiddleware": 540,  # below retry/redirect/decompression: final pages
 }
 
 ITEM_PIPELINES = {

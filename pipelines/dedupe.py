@@ -70,6 +70,7 @@ def duplicate_reject(
         requested_url=article.requested_url,
         duplicate_of=first,
         discovered_via=article.discovered_via,
+        warc=article.warc,
         record=article.model_dump(mode="json") if keep_record else None,
     )
     return RejectItem(item.input_id, reject)

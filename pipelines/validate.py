@@ -56,5 +56,6 @@ class ValidatePipeline:
             spider=str(record.get("spider", "")),
             requested_url=record.get("requested_url"),
             discovered_via=record.get("discovered_via"),
+            warc=record.get("warc"),
             record=record,
         )

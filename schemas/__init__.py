@@ -4,7 +4,14 @@
 article, with the reason. Both are written one per line with `model_dump_json()`.
 """
 
-from schemas.article import Article, Discovery, ExtractorInfo, FieldWarning, build_article
+from schemas.article import (
+    Article,
+    Discovery,
+    ExtractorInfo,
+    FieldWarning,
+    WarcLocation,
+    build_article,
+)
 from schemas.reject import Reject, RejectReason
 from schemas.types import SCHEMA_VERSION
 
@@ -16,5 +23,6 @@ __all__ = [
     "FieldWarning",
     "Reject",
     "RejectReason",
+    "WarcLocation",
     "build_article",
 ]

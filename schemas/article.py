@@ -83,7 +83,7 @@ class Discovery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["list", "sitemap", "news_sitemap", "feed", "link"]
+    kind: Literal["list", "sitemap", "news_sitemap", "feed", "link", "warc"]
     source: str | None = Field(
         default=None, max_length=4096, description="The URL file, sitemap, feed or page."
     )
@@ -91,6 +91,18 @@ class Discovery(BaseModel):
     published_at: str | None = Field(
         default=None, max_length=100, description="Date the source gave, as written."
     )
+
+
+class WarcLocation(BaseModel):
+    """Where a page's response is kept: a WARC file and the byte offset of its record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str = Field(
+        max_length=4096,
+        description="The WARC file: relative to the run directory for the run's own archive.",
+    )
+    offset: int = Field(ge=0, description="Byte offset of the response record in the file.")
 
 
 class FieldWarning(BaseModel):
@@ -136,6 +148,9 @@ class Article(BaseModel):
     spider: str
     extractor: ExtractorInfo
     discovered_via: Discovery | None = Field(default=None, description="How the URL was found.")
+    warc: WarcLocation | None = Field(
+        default=None, description="Where the response is archived (NEWSCRAWL_ARCHIVE, WARC input)."
+    )
     warnings: list[FieldWarning] = Field(
         default_factory=list, description="Optional fields dropped as implausible."
     )

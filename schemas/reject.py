@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schemas.article import Discovery
+from schemas.article import Discovery, WarcLocation
 from schemas.types import SCHEMA_VERSION, HttpStatus
 
 
@@ -57,6 +57,9 @@ class Reject(BaseModel):
         ),
     )
     discovered_via: Discovery | None = Field(default=None, description="How the URL was found.")
+    warc: WarcLocation | None = Field(
+        default=None, description="Where the response is archived, for a fetched page."
+    )
     record: dict[str, Any] | None = Field(
         default=None, description="The partial record, where extraction produced one."
     )

@@ -143,12 +143,14 @@ class NewsSpider(Spider):
         """
         input_id: int = response.meta["input_id"]
         requested: str = response.meta["requested_url"]
-        fetched_at = datetime.now(UTC)
+        # An archived or replayed response carries its WARC record's time and location.
+        fetched_at = response.meta.get("fetched_at") or datetime.now(UTC)
         common = {
             "http_status": response.status,
             "fetched_at": fetched_at,
             "requested_url": requested,
             "discovered_via": response.meta.get("discovered_via"),
+            "warc": response.meta.get("warc"),
         }
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         is_html = (
@@ -221,11 +223,13 @@ class NewsSpider(Spider):
         request = failure.request  # type: ignore[attr-defined]
         input_id: int = request.meta["input_id"]
         reason, detail, status = _classify_failure(failure)
+        fetched = request.meta.get("fetched_at") or datetime.now(UTC)  # archived: its time
         yield self.reject_input(
             input_id, request.url, reason, detail,
             http_status=status, requested_url=request.meta["requested_url"],
             discovered_via=request.meta.get("discovered_via"),
-            fetched_at=datetime.now(UTC) if status else None,
+            fetched_at=fetched if status else None,
+            warc=request.meta.get("warc"),  # set once a response was archived, or replayed
         )  # fmt: skip
 
 

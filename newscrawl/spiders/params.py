@@ -140,3 +140,37 @@ class SiteParams(DiscoveryParams):
 
     start: CommaList
     depth: int = Field(default=2, ge=0, le=10)
+
+
+class WarcParams(BaseModel):
+    """`warc` spider: WARC files (paths or glob patterns) and which pages in them to extract."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    warcs: CommaList
+    domains: CommaList | None = None
+    since: date | None = None
+    allow: re.Pattern[str] | None = None
+    deny: re.Pattern[str] | None = None
+
+    @field_validator("domains")
+    @classmethod
+    def _hosts(cls, domains: list[str] | None) -> list[str] | None:
+        return [d.lower().strip(".") for d in domains] if domains is not None else None
+
+
+class ReprocessParams(BaseModel):
+    """`reprocess` spider (`scrapy reprocess RUN_DIR`): a run directory with an archive."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run: Path
+
+    @field_validator("run")
+    @classmethod
+    def _archived_run(cls, run: Path) -> Path:
+        if not (run / "archive").is_dir():
+            raise ValueError(
+                f"{run} has no archive/ directory (crawl it with -s NEWSCRAWL_ARCHIVE=true)"
+            )
+        return run.resolve()

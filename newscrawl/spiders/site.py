@@ -87,12 +87,16 @@ class SiteSpider(DiscoverySpider):
         common: dict[str, Any],
     ) -> CandidateItem | RejectItem | NavigationItem:
         """Navigation for pages that neither declare an article nor carry a real body."""
-        if fields.is_declared_article:
-            return super().page_outcome(input_id, response, fields, record, common)
-        min_words = self.settings.getint("NEWSCRAWL_MIN_WORDS")
-        if fields.is_listing or count_words(fields.text) < min_words or _has_teasers(response):
+        if is_navigation(fields, response, self.settings.getint("NEWSCRAWL_MIN_WORDS")):
             return NavigationItem(input_id, response.url)
         return super().page_outcome(input_id, response, fields, record, common)
+
+
+def is_navigation(fields: ArticleFields, response: Response, min_words: int) -> bool:
+    """A page the site spider crawls only for its links (also used when reprocessing)."""
+    if fields.is_declared_article:
+        return False
+    return fields.is_listing or count_words(fields.text) < min_words or _has_teasers(response)
 
 
 def _has_teasers(response: Response) -> bool:
