@@ -53,6 +53,12 @@ _DIV_BLOCK_CHILDREN = frozenset({"div", "p", "ul", "ol", "table", "section", "fi
 # a declared JSON-LD body of at least _MIN_DECLARED_WORDS words that is longer than the
 # extraction by _CUT_FACTOR means the extraction was cut short.
 _NEAR_EMPTY_WORDS = 25
+# The guard (`_needs_guard`): a body with less than this share of the page's `<p>` text,
+# or whose lines are mostly (_NAV_SHARE) short (_NAV_LINE_CHARS) and end no sentence.
+_GUARD_PROSE_SHARE = 0.45
+_NAV_LINE_CHARS = 90
+_NAV_SHARE = 0.6
+_SENTENCE_END = (".", "!", "?", ":", "。", "！", "？", '"', "”", "»", "“", ")")
 _MIN_DECLARED_WORDS = 50
 _CUT_FACTOR = 1.3
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
@@ -79,7 +85,8 @@ class ArticleFields:
     is_declared_article: bool = False
     removed: list[Removal] = field(default_factory=list)
     problems: list[dict[str, str]] = field(default_factory=list)
-    # Where `text` came from: "precision" (the usual), "balanced" or "json_ld" (fallbacks).
+    # Where `text` came from: "precision" (the usual), "balanced" or "json_ld" (fallbacks
+    # for a body cut short) or "guard" (plain trafilatura, when ours lost the article).
     text_source: str = "precision"
 
     def record_fields(self) -> dict[str, object]:
@@ -112,11 +119,12 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
         return _empty([{"field": "html", "value": "", "reason": "page could not be parsed"}])
     meta = read_metadata(root, url)
     image_alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
-    removed = prune_tree(root, body_floor=_body_floor(root))
+    page_prose = _paragraph_chars(root)
+    removed = prune_tree(root, body_floor=max(300, int(page_prose * 0.4)))
     is_listing = meta.is_listing or (not meta.is_article and _looks_like_listing(root))
-    paragraphs, text_source = _body_paragraphs(
-        root, url, meta.article_body, retry_short=not is_listing
-    )
+    paragraphs, text_source = _body_paragraphs(root, url, meta.article_body)
+    if not is_listing and _needs_guard(paragraphs, page_prose):
+        paragraphs, text_source = _guarded(paragraphs, text_source, html, url)
     if not meta.title or not meta.authors or meta.published_at is None:
         _fill_from_layout(meta, root, url)
     title = _strip_site_suffix(meta.title, meta.site_name)
@@ -143,32 +151,27 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
 
 
 def _body_paragraphs(
-    root: lxml_html.HtmlElement, url: str, declared_body: str | None, *, retry_short: bool
+    root: lxml_html.HtmlElement, url: str, declared_body: str | None
 ) -> tuple[list[str], str]:
     """The article body as paragraphs, and which candidate it came from.
 
-    trafilatura's precision-first mode keeps the least boilerplate, so it is the one run on
-    every page. It can cut a body short, which shows when it returns next to nothing (on a
-    page that is not a listing: `retry_short`), or when the page declares a longer, complete
-    `articleBody` in JSON-LD. Only then is the balanced mode run as well (the CPU cost stays
-    that of one extraction on most pages), and the candidate closest in length to the
-    declared body wins; the declared body itself is used when both extractions still fall
-    far short of it (pages rendered by script).
+    trafilatura's precision-first mode, with its own fallback comparison off (`fast`), keeps
+    the least boilerplate, so it is the one run on every page; `_guarded` catches the pages
+    where it loses the body. It can also cut a body short, which shows when the page
+    declares a longer, complete `articleBody` in JSON-LD. Only then is the balanced mode run
+    as well, and the candidate closest in length to the declared body wins; the declared
+    body itself is used when both extractions still fall far short of it (pages rendered by
+    script).
     """
     paragraphs = _extract_paragraphs(root, url, favor_precision=True)
     words = _word_count(paragraphs)
     declared = _declared_paragraphs(declared_body)
     declared_words = _word_count(declared)
     truncated = declared_words >= _MIN_DECLARED_WORDS and declared_words > words * _CUT_FACTOR
-    near_empty = retry_short and words < _NEAR_EMPTY_WORDS
-    if not near_empty and not truncated:
+    if not truncated:
         return paragraphs, "precision"
     balanced = _extract_paragraphs(root, url, favor_precision=False)
     balanced_words = _word_count(balanced)
-    if not truncated:
-        if balanced_words > words:
-            return balanced, "balanced"
-        return paragraphs, "precision"
     if abs(balanced_words - declared_words) < abs(words - declared_words):
         paragraphs, words, source = balanced, balanced_words, "balanced"
     else:
@@ -178,10 +181,57 @@ def _body_paragraphs(
     return paragraphs, source
 
 
+def _needs_guard(paragraphs: list[str], page_prose: int) -> bool:
+    """Whether our body may have lost the article: checked without a second extraction.
+
+    It may when it is nearly empty, when it holds under _GUARD_PROSE_SHARE of the text the
+    page has in `<p>` elements (our pruning or the precision pass dropped most of it), or
+    when it reads like navigation: mostly short lines that end no sentence (a list of
+    headlines, a menu).
+    """
+    chars = sum(len(paragraph) for paragraph in paragraphs)
+    if _word_count(paragraphs) < _NEAR_EMPTY_WORDS or chars < _GUARD_PROSE_SHARE * page_prose:
+        return True
+    return _looks_like_navigation(paragraphs)
+
+
+def _looks_like_navigation(paragraphs: list[str]) -> bool:
+    """Mostly short lines that end no sentence: headlines, menu entries, not article text."""
+    if len(paragraphs) < 4:
+        return False
+    lines = sum(
+        1 for p in paragraphs if len(p) <= _NAV_LINE_CHARS and not p.endswith(_SENTENCE_END)
+    )
+    return lines >= _NAV_SHARE * len(paragraphs)
+
+
+def _guarded(
+    paragraphs: list[str], source: str, html: str | bytes, url: str
+) -> tuple[list[str], str]:
+    """Our body, or plain trafilatura's when ours lost most of what a plain pass finds.
+
+    The plain pass (trafilatura's default mode on the page as served, before our pruning)
+    runs only on the pages `_needs_guard` picks. Its body wins when ours holds less than
+    half of its text, or ours reads like navigation and its own does not.
+    """
+    root = load_html(html)
+    if root is None:
+        return paragraphs, source
+    plain = _extract_paragraphs(root, url, favor_precision=False, fast=False)
+    if not plain or _looks_like_navigation(plain):
+        return paragraphs, source
+    ours = "\n".join(paragraphs)
+    plain_chars = sum(len(p) for p in plain)
+    covered = sum(len(p) for p in plain if p in ours)
+    if covered < 0.5 * plain_chars or _looks_like_navigation(paragraphs):
+        return plain, "guard"
+    return paragraphs, source
+
+
 def _extract_paragraphs(
-    root: lxml_html.HtmlElement, url: str, *, favor_precision: bool
+    root: lxml_html.HtmlElement, url: str, *, favor_precision: bool, fast: bool = True
 ) -> list[str]:
-    """Run trafilatura on the pruned page; its body as paragraphs, subheadings restored."""
+    """Run trafilatura on the page; its body as paragraphs, subheadings restored."""
     document = trafilatura.bare_extraction(
         root,
         url=url,
@@ -191,6 +241,7 @@ def _extract_paragraphs(
         include_images=False,
         include_links=False,
         favor_precision=favor_precision,
+        fast=fast,
     )
     body = getattr(document, "body", None)
     return _restore_headings(root, _paragraphs(body)) if body is not None else []
@@ -231,10 +282,9 @@ def _empty(problems: list[dict[str, str]]) -> ArticleFields:
     )  # fmt: skip
 
 
-def _body_floor(root: lxml_html.HtmlElement) -> int:
-    """Most text one boilerplate removal may take: 40% of the page's paragraph text."""
-    total = sum(len(p.text_content()) for p in root.iter("p"))
-    return max(300, int(total * 0.4))
+def _paragraph_chars(root: lxml_html.HtmlElement) -> int:
+    """Characters of text the page has in `<p>` elements, before any pruning."""
+    return sum(len(p.text_content()) for p in root.iter("p"))
 
 
 def _paragraphs(body: etree._Element) -> list[str]:
