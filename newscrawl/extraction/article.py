@@ -15,6 +15,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from importlib.metadata import version
 
 import trafilatura
@@ -52,12 +53,14 @@ _DIV_BLOCK_CHILDREN = frozenset({"div", "p", "ul", "ol", "table", "section", "fi
 # Fallbacks of `_body_paragraphs`: a precision-first body shorter than this is retried;
 # a declared JSON-LD body of at least _MIN_DECLARED_WORDS words that is longer than the
 # extraction by _CUT_FACTOR means the extraction was cut short.
-_NEAR_EMPTY_WORDS = 25
-# The guard (`_needs_guard`): a body with less than this share of the page's `<p>` text,
-# or whose lines are mostly (_NAV_SHARE) short (_NAV_LINE_CHARS) and end no sentence.
-_GUARD_PROSE_SHARE = 0.45
+# The guard (`_needs_guard`): a body of fewer characters than _NEAR_EMPTY_CHARS (characters,
+# not words: Chinese and Japanese text has no spaces), or with less than this share of the
+# page's `<p>` text, or whose lines are mostly (_NAV_SHARE) short (_NAV_LINE_CHARS) and end
+# no sentence.
+_NEAR_EMPTY_CHARS = 150
+_GUARD_PROSE_SHARE = 0.25
 _NAV_LINE_CHARS = 90
-_NAV_SHARE = 0.6
+_NAV_SHARE = 0.7
 _SENTENCE_END = (".", "!", "?", ":", "。", "！", "？", '"', "”", "»", "“", ")")
 _MIN_DECLARED_WORDS = 50
 _CUT_FACTOR = 1.3
@@ -190,7 +193,7 @@ def _needs_guard(paragraphs: list[str], page_prose: int) -> bool:
     headlines, a menu).
     """
     chars = sum(len(paragraph) for paragraph in paragraphs)
-    if _word_count(paragraphs) < _NEAR_EMPTY_WORDS or chars < _GUARD_PROSE_SHARE * page_prose:
+    if chars < _NEAR_EMPTY_CHARS or chars < _GUARD_PROSE_SHARE * page_prose:
         return True
     return _looks_like_navigation(paragraphs)
 
@@ -210,9 +213,10 @@ def _guarded(
 ) -> tuple[list[str], str]:
     """Our body, or plain trafilatura's when ours lost most of what a plain pass finds.
 
-    The plain pass (trafilatura's default mode on the page as served, before our pruning)
-    runs only on the pages `_needs_guard` picks. Its body wins when ours holds less than
-    half of its text, or ours reads like navigation and its own does not.
+    The plain pass (trafilatura's default mode, its own fallbacks on, on the page as served,
+    before our pruning) runs only on the pages `_needs_guard` picks. Its body wins when ours
+    holds less than half of its text, or ours reads like navigation and its own does not
+    and is more than twice as long.
     """
     root = load_html(html)
     if root is None:
@@ -223,7 +227,9 @@ def _guarded(
     ours = "\n".join(paragraphs)
     plain_chars = sum(len(p) for p in plain)
     covered = sum(len(p) for p in plain if p in ours)
-    if covered < 0.5 * plain_chars or _looks_like_navigation(paragraphs):
+    ours_chars = sum(len(p) for p in paragraphs)
+    navigation = _looks_like_navigation(paragraphs) and plain_chars > 2 * ours_chars
+    if covered < 0.5 * plain_chars or navigation:
         return plain, "guard"
     return paragraphs, source
 
@@ -379,10 +385,18 @@ def _next_occurrence(indices: list[int], previous: int | None) -> int | None:
 
 def _is_subheading_div(element: lxml_html.HtmlElement) -> bool:
     """A `div` holding only a line of text and named as a subheading ("pf_subheadline")."""
-    if any(isinstance(child.tag, str) and child.tag in _DIV_BLOCK_CHILDREN for child in element):
+    names = element.get("class")
+    ident = element.get("id")
+    if (not names and not ident) or not _is_subheading_name(f"{names or ''} {ident or ''}"):
         return False
-    names = f"{element.get('class', '')} {element.get('id', '')}"
-    return bool(names.strip()) and _SUBHEADING_NAME.search(names) is not None
+    return not any(
+        isinstance(child.tag, str) and child.tag in _DIV_BLOCK_CHILDREN for child in element
+    )
+
+
+@lru_cache(maxsize=4096)
+def _is_subheading_name(names: str) -> bool:
+    return _SUBHEADING_NAME.search(names) is not None
 
 
 def _in_link(element: lxml_html.HtmlElement) -> bool:
