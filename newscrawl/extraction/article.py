@@ -28,6 +28,7 @@ from trafilatura.utils import load_html
 from newscrawl.extraction.authors import clean_authors
 from newscrawl.extraction.boilerplate import (
     Removal,
+    classify_line,
     clean_paragraphs,
     normalise_space,
     prune_tree,
@@ -64,6 +65,10 @@ _NAV_SHARE = 0.7
 _SENTENCE_END = (".", "!", "?", ":", "。", "！", "？", '"', "”", "»", "“", ")")
 _MIN_DECLARED_WORDS = 50
 _CUT_FACTOR = 1.3
+# `_restore_siblings`: kept paragraphs that must share a container kind before another
+# paragraph of that kind is put back, and the shortest paragraph put back.
+_SIBLING_EVIDENCE = 3
+_SIBLING_MIN_CHARS = 80
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 
 
@@ -250,7 +255,9 @@ def _extract_paragraphs(
         fast=fast,
     )
     body = getattr(document, "body", None)
-    return _restore_headings(root, _paragraphs(body)) if body is not None else []
+    if body is None:
+        return []
+    return _restore_siblings(root, _restore_headings(root, _paragraphs(body)))
 
 
 def _word_count(paragraphs: list[str]) -> int:
@@ -375,6 +382,84 @@ def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         restored.extend(inserts.get(index, []))
         restored.append(text)
     return restored
+
+
+def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> list[str]:
+    """Put back body paragraphs that sit in the same kind of container as the kept ones.
+
+    A body split by an ad, a newsletter box or a related-links block, or spread over
+    several `article-body` blocks, comes back from trafilatura in part: its paragraphs
+    keep one markup pattern, though. A `<p>` of the page (after pruning) whose parent and
+    grandparent have the same tags and classes (one class at least) as those of at least
+    _SIBLING_EVIDENCE kept paragraphs, holding a sentence of _SIBLING_MIN_CHARS or more that
+    no rule classes as boilerplate and that is not mostly link, is put back where it stands
+    in the page. The walk stops at an `<h1>` after the body began: the next story.
+    """
+    if len(paragraphs) < _SIBLING_EVIDENCE:
+        return paragraphs
+    occurrences: dict[str, list[int]] = {}
+    for index, text in enumerate(paragraphs):
+        occurrences.setdefault(text, []).append(index)
+    walked: list[tuple[int | None, tuple[str, ...], str, lxml_html.HtmlElement]] = []
+    evidence: dict[tuple[str, ...], int] = {}
+    previous: int | None = None
+    for element in root.iter("p", "h1"):
+        if element.tag == "h1":
+            if previous is not None:
+                break
+            continue
+        text = normalise_space(element.text_content())
+        if not text:
+            continue
+        signature = _container_signature(element)
+        found = _next_occurrence(occurrences.get(text, []), previous)
+        if found is not None:
+            previous = found
+            evidence[signature] = evidence.get(signature, 0) + 1
+        walked.append((found, signature, text, element))
+    inserts: dict[int, list[str]] = {}
+    after: int | None = None
+    seen = set(paragraphs)
+    for found, signature, text, element in walked:
+        if found is not None:
+            after = found
+            continue
+        if evidence.get(signature, 0) < _SIBLING_EVIDENCE or text in seen:
+            continue
+        if len(text) < _SIBLING_MIN_CHARS or not text.endswith(_SENTENCE_END):
+            continue
+        if not any(signature[1:4:2]) or classify_line(text) is not None:
+            continue
+        linked = sum(len(normalise_space(a.text_content())) for a in element.iter("a"))
+        if linked > 0.5 * len(text) or _in_link(element):
+            continue
+        inserts.setdefault(-1 if after is None else after, []).append(text)
+        seen.add(text)
+    if not inserts:
+        return paragraphs
+    restored = list(inserts.get(-1, []))
+    for index, text in enumerate(paragraphs):
+        restored.append(text)
+        restored.extend(inserts.get(index, []))
+    return restored
+
+
+def _container_signature(element: lxml_html.HtmlElement) -> tuple[str, ...]:
+    """Tags and classes of an element's parent and grandparent: its kind of container.
+
+    The line of the enclosing `<article>` comes last, so a story appended below with the
+    same markup (the next story, loaded on scroll) is another kind.
+    """
+    parts: list[str] = []
+    ancestor = element.getparent()
+    for _ in range(2):
+        if ancestor is None:
+            break
+        parts.extend((str(ancestor.tag), ancestor.get("class", "")))
+        ancestor = ancestor.getparent()
+    story = next(element.iterancestors("article"), None)
+    parts.append(str(story.sourceline) if story is not None else "")
+    return tuple(parts)
 
 
 def _next_occurrence(indices: list[int], previous: int | None) -> int | None:
