@@ -171,6 +171,10 @@ _BOILERPLATE_NAME = re.compile(
     re.VERBOSE,
 )
 _CAPTION_MAX_WORDS = 60
+# `_holds_article`: prose paragraphs that make a boilerplate-named container the body.
+_ARTICLE_MIN_PARAGRAPHS = 3
+_ARTICLE_PARAGRAPH_CHARS = 120
+_COMMENT_NAME = re.compile(r"comment|disqus|discussion|replies|forum", re.IGNORECASE)
 # Characters as well as words: Chinese and Japanese text has no spaces, so a whole article
 # div is a few "words" long.
 _CAPTION_MAX_CHARS = 450
@@ -359,7 +363,7 @@ def _block_rule(
         return text, "caption_credit"
     if not text or len(text) > body_floor:
         return text, None
-    if named and not _holds_quote(element):
+    if named and not _holds_quote(element) and not _holds_article(element):
         return text, "boilerplate_container"
     if _is_figure_like(element, text):
         return text, "caption_credit"
@@ -420,6 +424,29 @@ def _is_teaser_text(text: str) -> bool:
     if not 2 <= len(text.split()) <= _HEADLINE_MAX_WORDS:
         return False
     return not text.endswith(_SENTENCE_ENDS) and _URL_LIKE.search(text) is None
+
+
+def _holds_article(element: lxml_html.HtmlElement) -> bool:
+    """Whether a container named like boilerplate holds the article itself.
+
+    Article wrappers carry words our boilerplate names match ("paywall-article",
+    "teaser-body", "promo-story"). A container of _ARTICLE_MIN_PARAGRAPHS or more prose
+    paragraphs (each a sentence of _ARTICLE_PARAGRAPH_CHARS characters or more, mostly not
+    link) is the body, not a teaser card or a share bar; comment threads are another
+    matter and are removed whatever they hold.
+    """
+    if _COMMENT_NAME.search(f"{element.get('class', '')} {element.get('id', '')}"):
+        return False
+    prose = 0
+    for paragraph in element.iter("p"):
+        text = normalise_space(paragraph.text_content())
+        if len(text) < _ARTICLE_PARAGRAPH_CHARS or not text.endswith(_SENTENCE_ENDS):
+            continue
+        if _link_density(paragraph, len(text)) < 0.3:
+            prose += 1
+            if prose >= _ARTICLE_MIN_PARAGRAPHS:
+                return True
+    return False
 
 
 def _holds_quote(element: lxml_html.HtmlElement) -> bool:
