@@ -126,6 +126,7 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
     if root is None:
         return _empty([{"field": "html", "value": "", "reason": "page could not be parsed"}])
     meta = read_metadata(root, url)
+    _drop_code(root)
     image_alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
     page_prose = _paragraph_chars(root)
     removed = prune_tree(root, body_floor=max(300, int(page_prose * 0.4)))
@@ -293,6 +294,19 @@ def _empty(problems: list[dict[str, str]]) -> ArticleFields:
         site_name=None, description=None, section=None, tags=[], image_url=None,
         canonical_url=None, problems=problems,
     )  # fmt: skip
+
+
+def _drop_code(root: lxml_html.HtmlElement) -> None:
+    """Remove scripts (but JSON-LD), styles and inline SVG: code, never article text.
+
+    Done once, after the declared metadata is read: every later pass (our pruning,
+    trafilatura's cleaning and the two copies of the tree it makes) then handles a tree
+    without the framework state and style sheets that make up much of a modern page.
+    """
+    for element in list(root.iter("script", "style", "svg", "template")):
+        if element.tag == "script" and "ld+json" in (element.get("type") or ""):
+            continue
+        element.drop_tree()
 
 
 def _paragraph_chars(root: lxml_html.HtmlElement) -> int:

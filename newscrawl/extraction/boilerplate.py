@@ -208,6 +208,9 @@ _BLOCK_TAGS = frozenset(
 )
 
 
+_PRUNED_TAGS = (*_BLOCK_TAGS, "span", "ul", "ol")
+
+
 @dataclass(frozen=True, slots=True)
 class Removal:
     """One piece of the page left out of the text, and the rule that removed it."""
@@ -314,9 +317,14 @@ def prune_tree(root: lxml_html.HtmlElement, body_floor: int) -> list[Removal]:
     """
     removals: list[Removal] = []
     alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
-    gone: set[lxml_html.HtmlElement] = set()
-    for element in list(root.iter(*_BLOCK_TAGS, "span", "ul", "ol")):
-        if element in gone or element.getparent() is None:
+    skip = 0
+    for element in list(root.iter(*_PRUNED_TAGS)):
+        if skip:
+            # A block inside the one removed last: the walk is in document order, so the
+            # removed block's own blocks are the next ones in the list.
+            skip -= 1
+            continue
+        if element.getparent() is None:
             continue
         tag = element.tag
         if tag == "span":
@@ -336,7 +344,7 @@ def prune_tree(root: lxml_html.HtmlElement, body_floor: int) -> list[Removal]:
             text, rule = _block_rule(element, alts, body_floor)
         if rule is not None:
             removals.append(Removal(text[:300], rule))
-            gone.update(element.iterdescendants())
+            skip = sum(1 for _ in element.iter(*_PRUNED_TAGS)) - 1
             element.drop_tree()
     return removals
 
