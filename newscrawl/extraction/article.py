@@ -459,7 +459,10 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
 
 
 def _container_signature(element: lxml_html.HtmlElement) -> tuple[str, ...]:
-    """Tags and classes of an element's parent and grandparent: its kind of container.
+    """Tags and first classes of an element's parent and grandparent: its kind of container.
+
+    The first class names the component ("article-body" of "article-body article-body--locked",
+    a styled component's name before its style hash); later ones are modifiers.
 
     The line of the enclosing `<article>` comes last, so a story appended below with the
     same markup (the next story, loaded on scroll) is another kind.
@@ -469,7 +472,8 @@ def _container_signature(element: lxml_html.HtmlElement) -> tuple[str, ...]:
     for _ in range(2):
         if ancestor is None:
             break
-        parts.extend((str(ancestor.tag), ancestor.get("class", "")))
+        names = ancestor.get("class", "").split()
+        parts.extend((str(ancestor.tag), names[0] if names else ""))
         ancestor = ancestor.getparent()
     story = next(element.iterancestors("article"), None)
     parts.append(str(story.sourceline) if story is not None else "")
