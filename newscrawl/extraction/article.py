@@ -258,7 +258,7 @@ def _extract_paragraphs(
     body = getattr(document, "body", None)
     if body is None:
         return []
-    return _restore_siblings(root, _restore_headings(root, _paragraphs(body)))
+    return _restore_headings(root, _restore_siblings(root, _paragraphs(body)))
 
 
 def _word_count(paragraphs: list[str]) -> int:
@@ -407,13 +407,14 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
     grandparent have the same tags and classes (one class at least) as those of at least
     _SIBLING_EVIDENCE kept paragraphs, holding a sentence of _SIBLING_MIN_CHARS or more that
     no rule classes as boilerplate and that is not mostly link, is put back where it stands
-    in the page. The walk stops at an `<h1>` after the body began: the next story.
+    in the page. The walk stops at an `<h1>` after the body began: the next story. Lines are
+    compared without whitespace, and one already inside a kept paragraph is not added.
     """
     if len(paragraphs) < _SIBLING_EVIDENCE:
         return paragraphs
     occurrences: dict[str, list[int]] = {}
     for index, text in enumerate(paragraphs):
-        occurrences.setdefault(text, []).append(index)
+        occurrences.setdefault(_bare(text), []).append(index)
     walked: list[tuple[int | None, tuple[str, ...], str, lxml_html.HtmlElement]] = []
     evidence: dict[tuple[str, ...], int] = {}
     previous: int | None = None
@@ -426,19 +427,19 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         if not text:
             continue
         signature = _container_signature(element)
-        found = _next_occurrence(occurrences.get(text, []), previous)
+        found = _next_occurrence(occurrences.get(_bare(text), []), previous)
         if found is not None:
             previous = found
             evidence[signature] = evidence.get(signature, 0) + 1
         walked.append((found, signature, text, element))
     inserts: dict[int, list[str]] = {}
     after: int | None = None
-    seen = set(paragraphs)
+    kept = _bare("".join(paragraphs))
     for found, signature, text, element in walked:
         if found is not None:
             after = found
             continue
-        if evidence.get(signature, 0) < _SIBLING_EVIDENCE or text in seen:
+        if evidence.get(signature, 0) < _SIBLING_EVIDENCE or _bare(text) in kept:
             continue
         if len(text) < _SIBLING_MIN_CHARS or not text.endswith(_SENTENCE_END):
             continue
@@ -448,7 +449,7 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         if linked > 0.5 * len(text) or _in_link(element):
             continue
         inserts.setdefault(-1 if after is None else after, []).append(text)
-        seen.add(text)
+        kept += _bare(text)
     if not inserts:
         return paragraphs
     restored = list(inserts.get(-1, []))
@@ -456,6 +457,11 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         restored.append(text)
         restored.extend(inserts.get(index, []))
     return restored
+
+
+def _bare(text: str) -> str:
+    """Text without whitespace: a line break kept as a space on one side matches."""
+    return "".join(text.split())
 
 
 def _container_signature(element: lxml_html.HtmlElement) -> tuple[str, ...]:
