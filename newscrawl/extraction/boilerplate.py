@@ -175,9 +175,11 @@ _CAPTION_MAX_WORDS = 60
 _ARTICLE_MIN_PARAGRAPHS = 3
 _ARTICLE_PARAGRAPH_CHARS = 120
 _COMMENT_NAME = re.compile(r"comment|disqus|discussion|replies|forum", re.IGNORECASE)
-# Characters as well as words: Chinese and Japanese text has no spaces, so a whole article
-# div is a few "words" long.
+# Characters as well as words (`_caption_sized`): in spaced scripts, and in scripts
+# written without spaces.
 _CAPTION_MAX_CHARS = 450
+_UNSPACED_WORD_CHARS = 12
+_CAPTION_MAX_UNSPACED = 120
 _HEADLINE_MAX_WORDS = 20
 _TEASER_LINK_DENSITY = 0.9
 _CLUSTER_MIN_LINKS = 3
@@ -434,6 +436,21 @@ def _is_teaser_text(text: str) -> bool:
     return not text.endswith(_SENTENCE_ENDS) and _URL_LIKE.search(text) is None
 
 
+def _caption_sized(text: str) -> bool:
+    """Whether a text is short enough to be a caption, in words or, unspaced, characters.
+
+    Chinese and Japanese text has no spaces, so a whole article is a few "words" long:
+    a text whose "words" average over _UNSPACED_WORD_CHARS characters is measured in
+    characters against _CAPTION_MAX_UNSPACED instead.
+    """
+    words = len(text.split())
+    if words > _CAPTION_MAX_WORDS:
+        return False
+    if len(text) > _UNSPACED_WORD_CHARS * max(words, 1):
+        return len(text) <= _CAPTION_MAX_UNSPACED
+    return len(text) <= _CAPTION_MAX_CHARS
+
+
 def _holds_article(element: lxml_html.HtmlElement) -> bool:
     """Whether a container named like boilerplate holds the article itself.
 
@@ -467,9 +484,7 @@ def _holds_quote(element: lxml_html.HtmlElement) -> bool:
 
 def _is_figure_like(element: lxml_html.HtmlElement, text: str) -> bool:
     """A picture with a short caption and credit: <figure>, or a <div> playing one."""
-    if element.tag not in {"figure", "div"} or len(text.split()) > _CAPTION_MAX_WORDS:
-        return False
-    if len(text) > _CAPTION_MAX_CHARS:
+    if element.tag not in {"figure", "div"} or not _caption_sized(text):
         return False
     if next(element.iter("img", "picture", "video", "iframe"), None) is None:
         return False
