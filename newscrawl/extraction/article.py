@@ -36,7 +36,7 @@ from newscrawl.extraction.boilerplate import (
 from newscrawl.extraction.metadata import PageMetadata, parse_date, read_metadata
 
 EXTRACTOR_NAME = "newscrawl"
-EXTRACTOR_VERSION = "0.1.0"
+EXTRACTOR_VERSION = "0.2.0"
 TRAFILATURA_VERSION = version("trafilatura")
 
 # Paragraph-level elements of trafilatura's output tree, each one paragraph of `text`.
