@@ -65,6 +65,10 @@ _NAV_SHARE = 0.7
 _SENTENCE_END = (".", "!", "?", ":", "。", "！", "？", '"', "”", "»", "“", ")")
 _MIN_DECLARED_WORDS = 50
 _CUT_FACTOR = 1.3
+_DROPPED_TAGS = (
+    "script", "style", "svg", "template", "nav", "footer", "menu", "noscript", "iframe",
+    "aside", "button", "input", "select", "textarea", "dialog",
+)  # fmt: skip
 # `_restore_siblings`: kept paragraphs that must share a container kind before another
 # paragraph of that kind is put back, and the shortest paragraph put back.
 _SIBLING_EVIDENCE = 3
@@ -126,8 +130,8 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
     if root is None:
         return _empty([{"field": "html", "value": "", "reason": "page could not be parsed"}])
     meta = read_metadata(root, url)
-    _drop_code(root)
     image_alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
+    _drop_code(root)
     page_prose = _paragraph_chars(root)
     removed = prune_tree(root, body_floor=max(300, int(page_prose * 0.4)))
     is_listing = meta.is_listing or (not meta.is_article and _looks_like_listing(root))
@@ -297,13 +301,16 @@ def _empty(problems: list[dict[str, str]]) -> ArticleFields:
 
 
 def _drop_code(root: lxml_html.HtmlElement) -> None:
-    """Remove scripts (but JSON-LD), styles and inline SVG: code, never article text.
+    """Remove code and page chrome that trafilatura discards whatever they hold.
 
-    Done once, after the declared metadata is read: every later pass (our pruning,
-    trafilatura's cleaning and the two copies of the tree it makes) then handles a tree
-    without the framework state and style sheets that make up much of a modern page.
+    Scripts (but JSON-LD), styles, inline SVG and templates are code; `nav`, `footer`,
+    `aside`, `menu`, `noscript`, `iframe`, `dialog` and form controls are elements
+    trafilatura's own cleaning deletes before it looks for the body. Done once, after the
+    declared metadata and the image captions are read: every later pass (our pruning,
+    trafilatura's cleaning and the two copies of the tree it makes) then handles a smaller
+    tree. Text after a removed element stays in place.
     """
-    for element in list(root.iter("script", "style", "svg", "template")):
+    for element in list(root.iter(*_DROPPED_TAGS)):
         if element.tag == "script" and "ld+json" in (element.get("type") or ""):
             continue
         element.drop_tree()
