@@ -73,6 +73,7 @@ _DROPPED_TAGS = (
 # paragraph of that kind is put back, and the shortest paragraph put back.
 _SIBLING_EVIDENCE = 3
 _SIBLING_MIN_CHARS = 80
+_OVERLAP_CHARS = 40
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 
 
@@ -415,7 +416,8 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
     _SIBLING_EVIDENCE kept paragraphs, holding a sentence of _SIBLING_MIN_CHARS or more that
     no rule classes as boilerplate and that is not mostly link, is put back where it stands
     in the page. The walk stops at an `<h1>` after the body began: the next story. Lines are
-    compared without whitespace, and one already inside a kept paragraph is not added.
+    compared without whitespace, and one already inside a kept paragraph, or sharing its first
+    or last _OVERLAP_CHARS characters with the kept text, is not added.
     """
     if len(paragraphs) < _SIBLING_EVIDENCE:
         return paragraphs
@@ -446,7 +448,7 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         if found is not None:
             after = found
             continue
-        if evidence.get(signature, 0) < _SIBLING_EVIDENCE or _bare(text) in kept:
+        if evidence.get(signature, 0) < _SIBLING_EVIDENCE or _overlaps(_bare(text), kept):
             continue
         if len(text) < _SIBLING_MIN_CHARS or not text.endswith(_SENTENCE_END):
             continue
@@ -464,6 +466,15 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         restored.append(text)
         restored.extend(inserts.get(index, []))
     return restored
+
+
+def _overlaps(line: str, kept: str) -> bool:
+    """Whether a line (without whitespace) is in the kept text, or starts or ends a part of it.
+
+    A paragraph the page repeats in another version (a second copy with other links) shares
+    its opening or its close with the one kept.
+    """
+    return line in kept or line[:_OVERLAP_CHARS] in kept or line[-_OVERLAP_CHARS:] in kept
 
 
 def _bare(text: str) -> str:
