@@ -417,7 +417,9 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
     no rule classes as boilerplate and that is not mostly link, is put back where it stands
     in the page. The walk stops at an `<h1>` after the body began: the next story. Lines are
     compared without whitespace, and one already inside a kept paragraph, or sharing its first
-    or last _OVERLAP_CHARS characters with the kept text, is not added.
+    or last _OVERLAP_CHARS characters with the kept text, is not added. The lead (standfirst)
+    is put back too: the prose paragraph just before the first kept one, in the same
+    `<article>` (precision mode drops it when it sits in the article's `<header>`).
     """
     if len(paragraphs) < _SIBLING_EVIDENCE:
         return paragraphs
@@ -444,18 +446,21 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
     inserts: dict[int, list[str]] = {}
     after: int | None = None
     kept = _bare("".join(paragraphs))
+    first = next((i for i, item in enumerate(walked) if item[0] is not None), None)
+    if first:
+        # The lead: the paragraph just before the first kept one, in the same <article>.
+        _, signature, text, element = walked[first - 1]
+        story = walked[first][1][-1]
+        if story and signature[-1] == story and _is_prose(text, element, kept):
+            inserts[-1] = [text]
+            kept += _bare(text)
     for found, signature, text, element in walked:
         if found is not None:
             after = found
             continue
-        if evidence.get(signature, 0) < _SIBLING_EVIDENCE or _overlaps(_bare(text), kept):
+        if evidence.get(signature, 0) < _SIBLING_EVIDENCE or not any(signature[1:4:2]):
             continue
-        if len(text) < _SIBLING_MIN_CHARS or not text.endswith(_SENTENCE_END):
-            continue
-        if not any(signature[1:4:2]) or classify_line(text) is not None:
-            continue
-        linked = sum(len(normalise_space(a.text_content())) for a in element.iter("a"))
-        if linked > 0.5 * len(text) or _in_link(element):
+        if not _is_prose(text, element, kept):
             continue
         inserts.setdefault(-1 if after is None else after, []).append(text)
         kept += _bare(text)
@@ -466,6 +471,17 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         restored.append(text)
         restored.extend(inserts.get(index, []))
     return restored
+
+
+def _is_prose(text: str, element: lxml_html.HtmlElement, kept: str) -> bool:
+    """A paragraph `_restore_siblings` may put back: a sentence of _SIBLING_MIN_CHARS or
+    more, no boilerplate line, mostly not link, not a teaser title, not already kept."""
+    if len(text) < _SIBLING_MIN_CHARS or not text.endswith(_SENTENCE_END):
+        return False
+    if classify_line(text) is not None or _overlaps(_bare(text), kept):
+        return False
+    linked = sum(len(normalise_space(a.text_content())) for a in element.iter("a"))
+    return linked <= 0.5 * len(text) and not _in_link(element)
 
 
 def _overlaps(line: str, kept: str) -> bool:
