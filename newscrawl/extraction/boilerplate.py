@@ -455,13 +455,15 @@ def _holds_article(element: lxml_html.HtmlElement) -> bool:
     """Whether a container named like boilerplate holds the article itself.
 
     Article wrappers carry words our boilerplate names match ("paywall-article",
-    "teaser-body", "promo-story"). A container of _ARTICLE_MIN_PARAGRAPHS or more prose
-    paragraphs (each a sentence of _ARTICLE_PARAGRAPH_CHARS characters or more, mostly not
-    link) is the body, not a teaser card or a share bar; comment threads are another
-    matter and are removed whatever they hold.
+    "teaser-body", "promo-story", a `<p class="paywall">` per gated paragraph). A container
+    of _ARTICLE_MIN_PARAGRAPHS or more prose paragraphs, or a `<p>` that is one (each a
+    sentence of _ARTICLE_PARAGRAPH_CHARS characters or more, mostly not link), is the body,
+    not a teaser card or a share bar; comment threads are another matter and are removed
+    whatever they hold.
     """
     if _COMMENT_NAME.search(f"{element.get('class', '')} {element.get('id', '')}"):
         return False
+    needed = 1 if element.tag == "p" else _ARTICLE_MIN_PARAGRAPHS
     prose = 0
     for paragraph in element.iter("p"):
         text = normalise_space(paragraph.text_content())
@@ -469,7 +471,7 @@ def _holds_article(element: lxml_html.HtmlElement) -> bool:
             continue
         if _link_density(paragraph, len(text)) < 0.3:
             prose += 1
-            if prose >= _ARTICLE_MIN_PARAGRAPHS:
+            if prose >= needed:
                 return True
     return False
 
