@@ -6,9 +6,12 @@ This script runs ``newscrawl``'s own extractor next to off-the-shelf baselines
 shingle-based metric of the Article Extraction Benchmark, so that a change can be
 judged by numbers and by the pages it gets most wrong.
 
-Corpus layout (``--corpus DIR``): ``DIR/html/<id>.html.gz`` holds each page as
-served and ``DIR/ground-truth.json`` maps ``id`` to ``{"url": ..., "articleBody":
-...}``. The corpus is only read, never copied.
+Corpora (``--corpus DIR``, repeatable; default both development corpora in
+``../shared/corpus``): the Article Extraction Benchmark's layout (``DIR/html/<id>.html.gz``
+and ``DIR/ground-truth.json`` mapping ``id`` to ``{"url": ..., "articleBody": ...}``) and
+fundus's (``DIR/pages/<key>.html.gz`` and ``DIR/expected.jsonl``, whose body is scored as
+its summary, section headlines and paragraphs joined by blank lines). Corpora are only
+read, never copied.
 
 The metric (see :func:`score_page` and :func:`aggregate`): both texts become word
 tokens (regex ``\\w+``, case kept) and multisets of 4-token shingles. TP counts
@@ -25,21 +28,24 @@ plain text, after one untimed warm-up call per extractor; the extractors take
 turns page by page, so a busy machine slows them all alike and their CPU ratio
 stays meaningful.
 
-The targets of issue 3 are checked at the end (see :func:`check_targets`): F1 and
-precision of ``newscrawl`` on the corpus, its CPU time per page against plain
-``trafilatura.extract(with_metadata=True)`` (``trafilatura_meta``, the call a user
-would make instead of ours), and the pages it scores under F1 0.5, listed so each
-can be explained.
-
-A second section checks metadata (title, authors, published_at, language) that
-``newscrawl`` extracts from the golden fixtures in ``tests/fixtures``.
+Per corpus it prints the score table, newscrawl against plain ``trafilatura.extract``
+page by page (pages better, worse, and any more than 0.3 page F1 below it), which of
+newscrawl's text sources (``precision``, ``guard``, ``balanced``, ``json_ld``) each page
+came from, the pages whose F1 moved since an earlier run (``--diff old.json``: how a rule
+is judged on both corpora), and the worst pages with the lines missed and extra. Then
+the metadata scores of ``benchmarks/metadata_eval.py`` (when present) and of the golden
+fixtures, and the targets of issues 13 and 16 (see :func:`check_targets` and
+:func:`check_cpu`): body F1 >= 0.990 on aeb-dev and >= 0.97 on fundus-dev, no page more
+than 0.3 page F1 below plain trafilatura, and CPU per page at most 0.8x plain
+``trafilatura.extract`` (default mode) over all pages.
 
 Usage::
 
-    .venv/bin/python benchmarks/extraction_eval.py --corpus ../shared/corpus/aeb-dev
-    .venv/bin/python benchmarks/extraction_eval.py --corpus DIR --check   # exit 1 if a target fails
-    .venv/bin/python benchmarks/extraction_eval.py --corpus DIR --only newscrawl \\
-        --worst-of newscrawl --json /tmp/scores.json
+    .venv/bin/python benchmarks/extraction_eval.py                  # both corpora, all targets
+    .venv/bin/python benchmarks/extraction_eval.py --check          # exit 1 if a target fails
+    .venv/bin/python benchmarks/extraction_eval.py --json before.json   # then, after a change:
+    .venv/bin/python benchmarks/extraction_eval.py --diff before.json   # the pages it changed
+    .venv/bin/python benchmarks/extraction_eval.py --corpus DIR --only newscrawl,trafilatura
 """
 
 from __future__ import annotations
