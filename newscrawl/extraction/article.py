@@ -1,10 +1,12 @@
 """`extract_article`: one page's HTML in, the article's fields out.
 
 The page is parsed once. Its declared metadata is read first (JSON-LD, OpenGraph, <meta>),
-then boilerplate blocks are pruned from the tree while their markup is still visible, then
-trafilatura finds the main text in its precision-first mode (its balanced mode or the
-declared JSON-LD body only when that text looks cut short), subheadings and quotes it
-dropped between body paragraphs are put back, and a last pass filters the paragraphs.
+then code and page chrome are dropped and boilerplate blocks pruned from the tree while
+their markup is still visible, then trafilatura finds the main text in one fast
+precision-first pass (its balanced mode or the declared JSON-LD body only when that text
+looks cut short). Body paragraphs it dropped (a split body's other parts, the lead,
+subheadings and quotes) are put back, a guard falls back to plain trafilatura on the pages
+where our body lost the article, and a last pass filters the paragraphs.
 docs/extraction.md describes the rules and how they are measured.
 """
 
@@ -51,9 +53,6 @@ _SUBHEADING_NAME = re.compile(
     re.IGNORECASE,
 )
 _DIV_BLOCK_CHILDREN = frozenset({"div", "p", "ul", "ol", "table", "section", "figure", "img"})
-# Fallbacks of `_body_paragraphs`: a precision-first body shorter than this is retried;
-# a declared JSON-LD body of at least _MIN_DECLARED_WORDS words that is longer than the
-# extraction by _CUT_FACTOR means the extraction was cut short.
 # The guard (`_needs_guard`): a body of fewer characters than _NEAR_EMPTY_CHARS (characters,
 # not words: Chinese and Japanese text has no spaces), or with less than this share of the
 # page's `<p>` text, or whose lines are mostly (_NAV_SHARE) short (_NAV_LINE_CHARS) and end
@@ -63,8 +62,11 @@ _GUARD_PROSE_SHARE = 0.25
 _NAV_LINE_CHARS = 90
 _NAV_SHARE = 0.7
 _SENTENCE_END = (".", "!", "?", ":", "。", "！", "？", '"', "”", "»", "“", ")")
+# Fallback of `_body_paragraphs`: a declared JSON-LD body of at least _MIN_DECLARED_WORDS
+# words that is longer than the extraction by _CUT_FACTOR means the extraction was cut short.
 _MIN_DECLARED_WORDS = 50
 _CUT_FACTOR = 1.3
+# Code and chrome `_drop_code` removes before pruning.
 _DROPPED_TAGS = (
     "script", "style", "svg", "template", "nav", "footer", "menu", "noscript", "iframe",
     "aside", "button", "input", "select", "textarea", "dialog",
