@@ -320,7 +320,7 @@ def _drop_code(root: lxml_html.HtmlElement) -> None:
 
 
 def _paragraph_chars(root: lxml_html.HtmlElement) -> int:
-    """Characters of text the page has in `<p>` elements, before any pruning."""
+    """Characters of text the page has in `<p>` elements, before boilerplate pruning."""
     return sum(len(p.text_content()) for p in root.iter("p"))
 
 
@@ -414,7 +414,7 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
     A body split by an ad, a newsletter box or a related-links block, or spread over
     several `article-body` blocks, comes back from trafilatura in part: its paragraphs
     keep one markup pattern, though. A `<p>` of the page (after pruning) whose parent and
-    grandparent have the same tags and classes (one class at least) as those of at least
+    grandparent have the same tags and first classes (one class at least) as those of at least
     _SIBLING_EVIDENCE kept paragraphs, holding a sentence of _SIBLING_MIN_CHARS or more that
     no rule classes as boilerplate and that is not mostly link, is put back where it stands
     in the page. The walk stops at an `<h1>` after the body began: the next story. Lines are
@@ -504,10 +504,9 @@ def _container_signature(element: lxml_html.HtmlElement) -> tuple[str, ...]:
     """Tags and first classes of an element's parent and grandparent: its kind of container.
 
     The first class names the component ("article-body" of "article-body article-body--locked",
-    a styled component's name before its style hash); later ones are modifiers.
-
-    The line of the enclosing `<article>` comes last, so a story appended below with the
-    same markup (the next story, loaded on scroll) is another kind.
+    a styled component's name before its style hash); later ones are modifiers. The line of
+    the enclosing `<article>` comes last, so a story appended below with the same markup
+    (the next story, loaded on scroll) is another kind.
     """
     parts: list[str] = []
     ancestor = element.getparent()
@@ -541,6 +540,7 @@ def _is_subheading_div(element: lxml_html.HtmlElement) -> bool:
 
 @lru_cache(maxsize=4096)
 def _is_subheading_name(names: str) -> bool:
+    """Whether joined class and id name a subheading (cached: names repeat per site)."""
     return _SUBHEADING_NAME.search(names) is not None
 
 
