@@ -420,8 +420,9 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
     in the page. The walk stops at an `<h1>` after the body began: the next story. Lines are
     compared without whitespace, and one already inside a kept paragraph, or sharing its first
     or last _OVERLAP_CHARS characters with the kept text, is not added. The lead (standfirst)
-    is put back too: the prose paragraph just before the first kept one, in the same
-    `<article>` (precision mode drops it when it sits in the article's `<header>`).
+    is put back too: the prose paragraph just before the first kept one, past at most two
+    short lines (a byline), in the same `<article>` (precision mode drops it when it sits
+    in the article's `<header>`).
     """
     if len(paragraphs) < _SIBLING_EVIDENCE:
         return paragraphs
@@ -449,13 +450,16 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
     after: int | None = None
     kept = _bare("".join(paragraphs))
     first = next((i for i, item in enumerate(walked) if item[0] is not None), None)
-    if first:
-        # The lead: the paragraph just before the first kept one, in the same <article>.
-        _, signature, text, element = walked[first - 1]
-        story = walked[first][1][-1]
-        if story and signature[-1] == story and _is_prose(text, element, kept):
+    story = walked[first][1][-1] if first else ""
+    for _, signature, text, element in reversed(walked[max(0, first - 3) : first] if story else []):
+        # The lead: the prose paragraph before the first kept one, in the same <article>,
+        # past at most two short lines (a byline, a dateline).
+        if signature[-1] == story and _is_prose(text, element, kept):
             inserts[-1] = [text]
             kept += _bare(text)
+            break
+        if len(text) >= _SIBLING_MIN_CHARS:
+            break
     for found, signature, text, element in walked:
         if found is not None:
             after = found
