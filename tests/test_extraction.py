@@ -6,8 +6,9 @@ import json
 
 import pytest
 from lxml import etree
+from lxml import html as lxml_html
 
-from newscrawl.extraction import extract_article
+from newscrawl.extraction import article, extract_article
 from newscrawl.extraction.article import _paragraphs
 from newscrawl.extraction.boilerplate import classify_line, clean_paragraphs
 from tests.golden import (
@@ -194,3 +195,45 @@ def test_a_declared_excerpt_does_not_replace_the_extraction() -> None:
     fields = extract_article(html, "https://example.org/a")
     assert fields.text_source == "precision"
     assert fields.text == BODY
+
+
+# --------------------------------------------------------------------------- guard
+# The guard falls back to plain trafilatura when our body lost the article; these pin its
+# decision on a real fixture page, with our side of the comparison made up.
+
+NAV_LINES = ["Home", "News", "Sport", "What's on", "Property", "Contact us", "Privacy notice"]
+
+
+def test_navigation_is_told_from_article_text() -> None:
+    assert article._looks_like_navigation(NAV_LINES)
+    assert not article._looks_like_navigation([BODY, BODY.upper(), BODY.lower(), BODY])
+    assert not article._looks_like_navigation(["Short.", "Lines.", "End sentences."])
+
+
+def test_guard_takes_plain_trafilatura_when_ours_is_navigation() -> None:
+    case = CASES["split_body_newsletter_box"]
+    html = (FIXTURES / "split_body_newsletter_box.html").read_bytes()
+    assert article._needs_guard(NAV_LINES, page_prose=2000)
+    paragraphs, source = article._guarded(NAV_LINES, "precision", html, case["url"])
+    assert source == "guard"
+    assert paragraphs[0] == case["text"].split("\n\n")[0]
+
+
+def test_guard_keeps_our_body_when_it_holds_what_plain_trafilatura_finds() -> None:
+    case = CASES["split_body_newsletter_box"]
+    html = (FIXTURES / "split_body_newsletter_box.html").read_bytes()
+    ours = case["text"].split("\n\n")
+    assert not article._needs_guard(ours, page_prose=len(case["text"]))
+    assert article._guarded(ours, "precision", html, case["url"]) == (ours, "precision")
+
+
+def test_a_paragraph_repeated_in_another_version_is_not_put_back() -> None:
+    kept = [BODY, BODY.replace("council", "city"), BODY.replace("council", "county")]
+    copy = BODY.replace("will take another month", "are late")
+    html = _page(
+        "<article>"
+        + "".join(f'<div class="body"><p>{p}</p></div>' for p in kept)
+        + f'<div class="body"><p>{copy}</p></div></article>'
+    )
+    root = lxml_html.fromstring(html)
+    assert article._restore_siblings(root, kept) == kept

@@ -1,10 +1,12 @@
 """`extract_article`: one page's HTML in, the article's fields out.
 
 The page is parsed once. Its declared metadata is read first (JSON-LD, OpenGraph, <meta>),
-then boilerplate blocks are pruned from the tree while their markup is still visible, then
-trafilatura finds the main text in its precision-first mode (its balanced mode or the
-declared JSON-LD body only when that text looks cut short), subheadings and quotes it
-dropped between body paragraphs are put back, and a last pass filters the paragraphs.
+then code and page chrome are dropped and boilerplate blocks pruned from the tree while
+their markup is still visible, then trafilatura finds the main text in one fast
+precision-first pass (its balanced mode or the declared JSON-LD body only when that text
+looks cut short). Body paragraphs it dropped (a split body's other parts, the lead,
+subheadings and quotes) are put back, a guard falls back to plain trafilatura on the pages
+where our body lost the article, and a last pass filters the paragraphs.
 docs/extraction.md describes the rules and how they are measured.
 """
 
@@ -15,6 +17,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from importlib.metadata import version
 
 import trafilatura
@@ -26,6 +29,7 @@ from trafilatura.utils import load_html
 from newscrawl.extraction.authors import clean_authors
 from newscrawl.extraction.boilerplate import (
     Removal,
+    classify_line,
     clean_paragraphs,
     normalise_space,
     prune_tree,
@@ -49,12 +53,29 @@ _SUBHEADING_NAME = re.compile(
     re.IGNORECASE,
 )
 _DIV_BLOCK_CHILDREN = frozenset({"div", "p", "ul", "ol", "table", "section", "figure", "img"})
-# Fallbacks of `_body_paragraphs`: a precision-first body shorter than this is retried;
-# a declared JSON-LD body of at least _MIN_DECLARED_WORDS words that is longer than the
-# extraction by _CUT_FACTOR means the extraction was cut short.
-_NEAR_EMPTY_WORDS = 25
+# The guard (`_needs_guard`): a body of fewer characters than _NEAR_EMPTY_CHARS (characters,
+# not words: Chinese and Japanese text has no spaces), or with less than this share of the
+# page's `<p>` text, or whose lines are mostly (_NAV_SHARE) short (_NAV_LINE_CHARS) and end
+# no sentence.
+_NEAR_EMPTY_CHARS = 150
+_GUARD_PROSE_SHARE = 0.25
+_NAV_LINE_CHARS = 90
+_NAV_SHARE = 0.7
+_SENTENCE_END = (".", "!", "?", ":", "。", "！", "？", '"', "”", "»", "“", ")")
+# Fallback of `_body_paragraphs`: a declared JSON-LD body of at least _MIN_DECLARED_WORDS
+# words that is longer than the extraction by _CUT_FACTOR means the extraction was cut short.
 _MIN_DECLARED_WORDS = 50
 _CUT_FACTOR = 1.3
+# Code and chrome `_drop_code` removes before pruning.
+_DROPPED_TAGS = (
+    "script", "style", "svg", "template", "nav", "footer", "menu", "noscript", "iframe",
+    "aside", "button", "input", "select", "textarea", "dialog",
+)  # fmt: skip
+# `_restore_siblings`: kept paragraphs that must share a container kind before another
+# paragraph of that kind is put back, and the shortest paragraph put back.
+_SIBLING_EVIDENCE = 3
+_SIBLING_MIN_CHARS = 80
+_OVERLAP_CHARS = 40
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 # A body this short on a page that declares restricted access is the teaser before a paywall.
 TEASER_MAX_WORDS = 250
@@ -81,7 +102,8 @@ class ArticleFields:
     is_declared_article: bool = False
     removed: list[Removal] = field(default_factory=list)
     problems: list[dict[str, str]] = field(default_factory=list)
-    # Where `text` came from: "precision" (the usual), "balanced" or "json_ld" (fallbacks).
+    # Where `text` came from: "precision" (the usual), "balanced" or "json_ld" (fallbacks
+    # for a body cut short) or "guard" (plain trafilatura, when ours lost the article).
     text_source: str = "precision"
     # The page declares restricted access and `text` is only the teaser before the paywall.
     paywalled: bool = False
@@ -117,11 +139,13 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
         return _empty([{"field": "html", "value": "", "reason": "page could not be parsed"}])
     meta = read_metadata(root, url)
     image_alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
-    removed = prune_tree(root, body_floor=_body_floor(root))
+    _drop_code(root)
+    page_prose = _paragraph_chars(root)
+    removed = prune_tree(root, body_floor=max(300, int(page_prose * 0.4)))
     is_listing = meta.is_listing or (not meta.is_article and _looks_like_listing(root))
-    paragraphs, text_source = _body_paragraphs(
-        root, url, meta.article_body, retry_short=not is_listing
-    )
+    paragraphs, text_source = _body_paragraphs(root, url, meta.article_body)
+    if not is_listing and _needs_guard(paragraphs, page_prose):
+        paragraphs, text_source = _guarded(paragraphs, text_source, html, url)
     if meta.published_at is None:
         _fill_from_layout(meta, root, url)
     title = _strip_site_suffix(meta.title, meta.site_name)
@@ -150,32 +174,27 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
 
 
 def _body_paragraphs(
-    root: lxml_html.HtmlElement, url: str, declared_body: str | None, *, retry_short: bool
+    root: lxml_html.HtmlElement, url: str, declared_body: str | None
 ) -> tuple[list[str], str]:
     """The article body as paragraphs, and which candidate it came from.
 
-    trafilatura's precision-first mode keeps the least boilerplate, so it is the one run on
-    every page. It can cut a body short, which shows when it returns next to nothing (on a
-    page that is not a listing: `retry_short`), or when the page declares a longer, complete
-    `articleBody` in JSON-LD. Only then is the balanced mode run as well (the CPU cost stays
-    that of one extraction on most pages), and the candidate closest in length to the
-    declared body wins; the declared body itself is used when both extractions still fall
-    far short of it (pages rendered by script).
+    trafilatura's precision-first mode, with its own fallback comparison off (`fast`), keeps
+    the least boilerplate, so it is the one run on every page; `_guarded` catches the pages
+    where it loses the body. It can also cut a body short, which shows when the page
+    declares a longer, complete `articleBody` in JSON-LD. Only then is the balanced mode run
+    as well, and the candidate closest in length to the declared body wins; the declared
+    body itself is used when both extractions still fall far short of it (pages rendered by
+    script).
     """
     paragraphs = _extract_paragraphs(root, url, favor_precision=True)
     words = _word_count(paragraphs)
     declared = _declared_paragraphs(declared_body)
     declared_words = _word_count(declared)
     truncated = declared_words >= _MIN_DECLARED_WORDS and declared_words > words * _CUT_FACTOR
-    near_empty = retry_short and words < _NEAR_EMPTY_WORDS
-    if not near_empty and not truncated:
+    if not truncated:
         return paragraphs, "precision"
     balanced = _extract_paragraphs(root, url, favor_precision=False)
     balanced_words = _word_count(balanced)
-    if not truncated:
-        if balanced_words > words:
-            return balanced, "balanced"
-        return paragraphs, "precision"
     if abs(balanced_words - declared_words) < abs(words - declared_words):
         paragraphs, words, source = balanced, balanced_words, "balanced"
     else:
@@ -185,10 +204,60 @@ def _body_paragraphs(
     return paragraphs, source
 
 
+def _needs_guard(paragraphs: list[str], page_prose: int) -> bool:
+    """Whether our body may have lost the article: checked without a second extraction.
+
+    It may when it is nearly empty, when it holds under _GUARD_PROSE_SHARE of the text the
+    page has in `<p>` elements (our pruning or the precision pass dropped most of it), or
+    when it reads like navigation: mostly short lines that end no sentence (a list of
+    headlines, a menu).
+    """
+    chars = sum(len(paragraph) for paragraph in paragraphs)
+    if chars < _NEAR_EMPTY_CHARS or chars < _GUARD_PROSE_SHARE * page_prose:
+        return True
+    return _looks_like_navigation(paragraphs)
+
+
+def _looks_like_navigation(paragraphs: list[str]) -> bool:
+    """Mostly short lines that end no sentence: headlines, menu entries, not article text."""
+    if len(paragraphs) < 4:
+        return False
+    lines = sum(
+        1 for p in paragraphs if len(p) <= _NAV_LINE_CHARS and not p.endswith(_SENTENCE_END)
+    )
+    return lines >= _NAV_SHARE * len(paragraphs)
+
+
+def _guarded(
+    paragraphs: list[str], source: str, html: str | bytes, url: str
+) -> tuple[list[str], str]:
+    """Our body, or plain trafilatura's when ours lost most of what a plain pass finds.
+
+    The plain pass (trafilatura's default mode, its own fallbacks on, on the page as served,
+    before our pruning) runs only on the pages `_needs_guard` picks. Its body wins when ours
+    holds less than half of its text, or ours reads like navigation and its own does not
+    and is more than twice as long.
+    """
+    root = load_html(html)
+    if root is None:
+        return paragraphs, source
+    plain = _extract_paragraphs(root, url, favor_precision=False, fast=False)
+    if not plain or _looks_like_navigation(plain):
+        return paragraphs, source
+    ours = "\n".join(paragraphs)
+    plain_chars = sum(len(p) for p in plain)
+    covered = sum(len(p) for p in plain if p in ours)
+    ours_chars = sum(len(p) for p in paragraphs)
+    navigation = _looks_like_navigation(paragraphs) and plain_chars > 2 * ours_chars
+    if covered < 0.5 * plain_chars or navigation:
+        return plain, "guard"
+    return paragraphs, source
+
+
 def _extract_paragraphs(
-    root: lxml_html.HtmlElement, url: str, *, favor_precision: bool
+    root: lxml_html.HtmlElement, url: str, *, favor_precision: bool, fast: bool = True
 ) -> list[str]:
-    """Run trafilatura on the pruned page; its body as paragraphs, subheadings restored."""
+    """Run trafilatura on the page; its body as paragraphs, subheadings restored."""
     document = trafilatura.bare_extraction(
         root,
         url=url,
@@ -198,9 +267,12 @@ def _extract_paragraphs(
         include_images=False,
         include_links=False,
         favor_precision=favor_precision,
+        fast=fast,
     )
     body = getattr(document, "body", None)
-    return _restore_headings(root, _paragraphs(body)) if body is not None else []
+    if body is None:
+        return []
+    return _restore_headings(root, _restore_siblings(root, _paragraphs(body)))
 
 
 def _word_count(paragraphs: list[str]) -> int:
@@ -238,10 +310,25 @@ def _empty(problems: list[dict[str, str]]) -> ArticleFields:
     )  # fmt: skip
 
 
-def _body_floor(root: lxml_html.HtmlElement) -> int:
-    """Most text one boilerplate removal may take: 40% of the page's paragraph text."""
-    total = sum(len(p.text_content()) for p in root.iter("p"))
-    return max(300, int(total * 0.4))
+def _drop_code(root: lxml_html.HtmlElement) -> None:
+    """Remove code and page chrome that trafilatura discards whatever they hold.
+
+    Scripts (but JSON-LD), styles, inline SVG and templates are code; `nav`, `footer`,
+    `aside`, `menu`, `noscript`, `iframe`, `dialog` and form controls are elements
+    trafilatura's own cleaning deletes before it looks for the body. Done once, after the
+    declared metadata and the image captions are read: every later pass (our pruning,
+    trafilatura's cleaning and the two copies of the tree it makes) then handles a smaller
+    tree. Text after a removed element stays in place.
+    """
+    for element in list(root.iter(*_DROPPED_TAGS)):
+        if element.tag == "script" and "ld+json" in (element.get("type") or ""):
+            continue
+        element.drop_tree()
+
+
+def _paragraph_chars(root: lxml_html.HtmlElement) -> int:
+    """Characters of text the page has in `<p>` elements, before boilerplate pruning."""
+    return sum(len(p.text_content()) for p in root.iter("p"))
 
 
 def _paragraphs(body: etree._Element) -> list[str]:
@@ -328,6 +415,124 @@ def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
     return restored
 
 
+def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> list[str]:
+    """Put back body paragraphs that sit in the same kind of container as the kept ones.
+
+    A body split by an ad, a newsletter box or a related-links block, or spread over
+    several `article-body` blocks, comes back from trafilatura in part: its paragraphs
+    keep one markup pattern, though. A `<p>` of the page (after pruning) whose parent and
+    grandparent have the same tags and first classes (one class at least) as those of at least
+    _SIBLING_EVIDENCE kept paragraphs, holding a sentence of _SIBLING_MIN_CHARS or more that
+    no rule classes as boilerplate and that is not mostly link, is put back where it stands
+    in the page. The walk stops at an `<h1>` after the body began: the next story. Lines are
+    compared without whitespace, and one already inside a kept paragraph, or sharing its first
+    or last _OVERLAP_CHARS characters with the kept text, is not added. The lead (standfirst)
+    is put back too: the prose paragraph just before the first kept one, past at most two
+    short lines (a byline), in the same `<article>` (precision mode drops it when it sits
+    in the article's `<header>`).
+    """
+    if len(paragraphs) < _SIBLING_EVIDENCE:
+        return paragraphs
+    occurrences: dict[str, list[int]] = {}
+    for index, text in enumerate(paragraphs):
+        occurrences.setdefault(_bare(text), []).append(index)
+    walked: list[tuple[int | None, tuple[str, ...], str, lxml_html.HtmlElement]] = []
+    evidence: dict[tuple[str, ...], int] = {}
+    previous: int | None = None
+    for element in root.iter("p", "h1"):
+        if element.tag == "h1":
+            if previous is not None:
+                break
+            continue
+        text = normalise_space(element.text_content())
+        if not text:
+            continue
+        signature = _container_signature(element)
+        found = _next_occurrence(occurrences.get(_bare(text), []), previous)
+        if found is not None:
+            previous = found
+            evidence[signature] = evidence.get(signature, 0) + 1
+        walked.append((found, signature, text, element))
+    inserts: dict[int, list[str]] = {}
+    after: int | None = None
+    kept = _bare("".join(paragraphs))
+    first = next((i for i, item in enumerate(walked) if item[0] is not None), None)
+    story = walked[first][1][-1] if first else ""
+    lead = walked[max(0, first - 3) : first] if first and story else []
+    for _, signature, text, element in reversed(lead):
+        # The lead: the prose paragraph before the first kept one, in the same <article>,
+        # past at most two short lines (a byline, a dateline).
+        if signature[-1] == story and _is_prose(text, element, kept):
+            inserts[-1] = [text]
+            kept += _bare(text)
+            break
+        if len(text) >= _SIBLING_MIN_CHARS:
+            break
+    for found, signature, text, element in walked:
+        if found is not None:
+            after = found
+            continue
+        if evidence.get(signature, 0) < _SIBLING_EVIDENCE or not any(signature[1:4:2]):
+            continue
+        if not _is_prose(text, element, kept):
+            continue
+        inserts.setdefault(-1 if after is None else after, []).append(text)
+        kept += _bare(text)
+    if not inserts:
+        return paragraphs
+    restored = list(inserts.get(-1, []))
+    for index, text in enumerate(paragraphs):
+        restored.append(text)
+        restored.extend(inserts.get(index, []))
+    return restored
+
+
+def _is_prose(text: str, element: lxml_html.HtmlElement, kept: str) -> bool:
+    """A paragraph `_restore_siblings` may put back: a sentence of _SIBLING_MIN_CHARS or
+    more, no boilerplate line, mostly not link, not a teaser title, not already kept."""
+    if len(text) < _SIBLING_MIN_CHARS or not text.endswith(_SENTENCE_END):
+        return False
+    if classify_line(text) is not None or _overlaps(_bare(text), kept):
+        return False
+    linked = sum(len(normalise_space(a.text_content())) for a in element.iter("a"))
+    return linked <= 0.5 * len(text) and not _in_link(element)
+
+
+def _overlaps(line: str, kept: str) -> bool:
+    """Whether a line (without whitespace) is in the kept text, or starts or ends a part of it.
+
+    A paragraph the page repeats in another version (a second copy with other links) shares
+    its opening or its close with the one kept.
+    """
+    return line in kept or line[:_OVERLAP_CHARS] in kept or line[-_OVERLAP_CHARS:] in kept
+
+
+def _bare(text: str) -> str:
+    """Text without whitespace: a line break kept as a space on one side matches."""
+    return "".join(text.split())
+
+
+def _container_signature(element: lxml_html.HtmlElement) -> tuple[str, ...]:
+    """Tags and first classes of an element's parent and grandparent: its kind of container.
+
+    The first class names the component ("article-body" of "article-body article-body--locked",
+    a styled component's name before its style hash); later ones are modifiers. The line of
+    the enclosing `<article>` comes last, so a story appended below with the same markup
+    (the next story, loaded on scroll) is another kind.
+    """
+    parts: list[str] = []
+    ancestor = element.getparent()
+    for _ in range(2):
+        if ancestor is None:
+            break
+        names = ancestor.get("class", "").split()
+        parts.extend((str(ancestor.tag), names[0] if names else ""))
+        ancestor = ancestor.getparent()
+    story = next(element.iterancestors("article"), None)
+    parts.append(str(story.sourceline) if story is not None else "")
+    return tuple(parts)
+
+
 def _next_occurrence(indices: list[int], previous: int | None) -> int | None:
     """The first of a line's (sorted) positions in the output after `previous`."""
     start = 0 if previous is None else bisect_right(indices, previous)
@@ -336,10 +541,19 @@ def _next_occurrence(indices: list[int], previous: int | None) -> int | None:
 
 def _is_subheading_div(element: lxml_html.HtmlElement) -> bool:
     """A `div` holding only a line of text and named as a subheading ("pf_subheadline")."""
-    if any(isinstance(child.tag, str) and child.tag in _DIV_BLOCK_CHILDREN for child in element):
+    names = element.get("class")
+    ident = element.get("id")
+    if (not names and not ident) or not _is_subheading_name(f"{names or ''} {ident or ''}"):
         return False
-    names = f"{element.get('class', '')} {element.get('id', '')}"
-    return bool(names.strip()) and _SUBHEADING_NAME.search(names) is not None
+    return not any(
+        isinstance(child.tag, str) and child.tag in _DIV_BLOCK_CHILDREN for child in element
+    )
+
+
+@lru_cache(maxsize=4096)
+def _is_subheading_name(names: str) -> bool:
+    """Whether joined class and id name a subheading (cached: names repeat per site)."""
+    return _SUBHEADING_NAME.search(names) is not None
 
 
 def _in_link(element: lxml_html.HtmlElement) -> bool:

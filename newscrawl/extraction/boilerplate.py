@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import islice
 
 from lxml import html as lxml_html
 
@@ -188,6 +190,15 @@ _BOILERPLATE_NAME = re.compile(
     re.VERBOSE,
 )
 _CAPTION_MAX_WORDS = 60
+# `_holds_article`: prose paragraphs that make a boilerplate-named container the body.
+_ARTICLE_MIN_PARAGRAPHS = 3
+_ARTICLE_PARAGRAPH_CHARS = 120
+_COMMENT_NAME = re.compile(r"comment|disqus|discussion|replies|forum", re.IGNORECASE)
+# Characters as well as words (`_caption_sized`): in spaced scripts, and in scripts
+# written without spaces.
+_CAPTION_MAX_CHARS = 450
+_UNSPACED_WORD_CHARS = 12
+_CAPTION_MAX_UNSPACED = 120
 _HEADLINE_MAX_WORDS = 20
 _TEASER_LINK_DENSITY = 0.9
 _CLUSTER_MIN_LINKS = 3
@@ -218,6 +229,9 @@ _BLOCK_TAGS = frozenset(
 )
 
 
+_PRUNED_TAGS = (*_BLOCK_TAGS, "span", "ul", "ol")
+
+
 @dataclass(frozen=True, slots=True)
 class Removal:
     """One piece of the page left out of the text, and the rule that removed it."""
@@ -236,11 +250,19 @@ def classify_line(text: str) -> str | None:
     line = normalise_space(text)
     if not line:
         return None
+    return _classify(line)
+
+
+@lru_cache(maxsize=16384)
+def _classify(line: str) -> str | None:
+    """`classify_line` on a normalised line. Cached: a site's menus and labels repeat on
+    every page. Each search-anywhere pattern is only tried when the character it needs
+    (":" "©" "(" "[" for credits, "[" for shortcodes) is in the line."""
     if len(line) <= 120 and _LABEL_LINES.match(line):
         return "label"
     if len(line) <= 300 and _CROSS_LINK.match(line):
         return "cross_link"
-    if len(line) <= 300 and _CREDIT.search(line):
+    if len(line) <= 300 and _may_be_credit(line) and _CREDIT.search(line):
         return "caption_credit"
     words = len(line.split())
     if words <= _DATELINE_MAX_WORDS and _DATELINE.match(line):
@@ -251,9 +273,15 @@ def classify_line(text: str) -> str | None:
         return "credit_line"
     if words <= _CTA_MAX_WORDS and _CALL_TO_ACTION.search(line):
         return "call_to_action"
-    if _SHORTCODE_PAIR.search(line) and len(_SHORTCODE.sub("", line).split()) <= _CTA_MAX_WORDS:
+    shortcode = "[" in line and _SHORTCODE_PAIR.search(line) is not None
+    if shortcode and len(_SHORTCODE.sub("", line).split()) <= _CTA_MAX_WORDS:
         return "template_residue"
     return None
+
+
+def _may_be_credit(line: str) -> bool:
+    """Whether `_CREDIT` can match: each of its forms needs one of these characters."""
+    return any(mark in line for mark in ":©([") or line[:9].casefold() == "copyright"
 
 
 def classify_tail_line(text: str) -> str | None:
@@ -281,7 +309,16 @@ def is_teaser_heading(text: str) -> bool:
 
 def _has_boilerplate_name(element: lxml_html.HtmlElement) -> bool:
     """Whether the element's class or id names it as boilerplate (share bar, newsletter...)."""
-    names = f"{element.get('class', '')} {element.get('id', '')}"
+    names = element.get("class")
+    ident = element.get("id")
+    if not names and not ident:
+        return False
+    return _is_boilerplate_name(f"{names or ''} {ident or ''}")
+
+
+@lru_cache(maxsize=8192)
+def _is_boilerplate_name(names: str) -> bool:
+    """`_has_boilerplate_name` on the joined class and id (cached: names repeat per site)."""
     words = _NAME_SPLIT.sub(" ", _CAMEL.sub(" ", names)).lower().strip()
     return bool(words) and _BOILERPLATE_NAME.search(words) is not None
 
@@ -296,56 +333,83 @@ def prune_tree(root: lxml_html.HtmlElement, body_floor: int) -> list[Removal]:
 
     `body_floor` protects the article: no single removal may take more than this many
     characters of text, so a mislabelled wrapper cannot take the whole body with it.
+    One walk over the page's blocks; a container's text is only read when one of its
+    cheap features (a boilerplate name, a picture, a teaser heading) calls for a rule.
+    An empty `div` with text after it is a line break in disguise and becomes `<br>`,
+    so the text after it stays in its paragraph.
     """
     removals: list[Removal] = []
     alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
-    gone: set[lxml_html.HtmlElement] = set()
-    for element in list(root.iter(*_BLOCK_TAGS, "span", "ul", "ol")):
-        if element in gone or element.getparent() is None:
+    skip = 0
+    for element in list(root.iter(*_PRUNED_TAGS)):
+        if skip:
+            # A block inside the one removed last: the walk is in document order, so the
+            # removed block's own blocks are the next ones in the list.
+            skip -= 1
             continue
-        if element.tag == "span" and len(element.findall(".//a")) < _CLUSTER_MIN_LINKS:
+        if element.getparent() is None:
             continue
-        text = normalise_space(element.text_content())
-        if element.tag == "span":
+        tag = element.tag
+        if tag == "span":
+            if sum(1 for _ in islice(element.iter("a"), _CLUSTER_MIN_LINKS)) < _CLUSTER_MIN_LINKS:
+                continue
+            text = normalise_space(element.text_content())
             rule = "inline_link_cluster" if _is_link_cluster(element, text) else None
-        elif element.tag in {"ul", "ol"}:
-            is_list = len(text) <= body_floor and _is_headline_list(element)
-            rule = "link_list" if is_list else None
+        elif tag in {"ul", "ol"}:
+            if not _is_headline_list(element):
+                continue
+            text = normalise_space(element.text_content())
+            rule = "link_list" if len(text) <= body_floor else None
         else:
-            rule = _block_rule(element, text, alts, body_floor)
+            if tag == "div" and len(element) == 0 and _is_line_break(element):
+                element.tag = "br"
+                continue
+            text, rule = _block_rule(element, alts, body_floor)
         if rule is not None:
             removals.append(Removal(text[:300], rule))
-            gone.update(element.iterdescendants())
+            skip = sum(1 for _ in element.iter(*_PRUNED_TAGS)) - 1
             element.drop_tree()
     return removals
 
 
+def _is_line_break(element: lxml_html.HtmlElement) -> bool:
+    """An empty `div` followed by text: a stand-in for `<br>` inside a paragraph."""
+    return not (element.text or "").strip() and bool((element.tail or "").strip())
+
+
 def _block_rule(
-    element: lxml_html.HtmlElement, text: str, alts: set[str], body_floor: int
-) -> str | None:
-    if element.tag == "figcaption":
-        return "caption_credit"
-    if not text:
-        return None
-    if len(text) > body_floor:
-        return None
-    if _has_boilerplate_name(element) and not _holds_quote(element):
-        return "boilerplate_container"
+    element: lxml_html.HtmlElement, alts: set[str], body_floor: int
+) -> tuple[str, str | None]:
+    """The block's text (or "" when it was not needed) and the rule that removes it."""
+    named = _has_boilerplate_name(element)
     has_blocks = any(child.tag in _BLOCK_TAGS for child in element)
+    if has_blocks and not named and element.tag != "figcaption":
+        pictured = element.tag in {"figure", "div"} and (
+            next(element.iter("img", "picture", "video", "iframe"), None) is not None
+        )
+        if not pictured and not is_teaser_heading(_first_line(element)):
+            return "", None
+    text = normalise_space(element.text_content())
+    if element.tag == "figcaption":
+        return text, "caption_credit"
+    if not text or len(text) > body_floor:
+        return text, None
+    if named and not _holds_quote(element) and not _holds_article(element):
+        return text, "boilerplate_container"
     if _is_figure_like(element, text):
-        return "caption_credit"
+        return text, "caption_credit"
     if has_blocks:
         if is_teaser_heading(_first_line(element)) and _link_density(element, len(text)) > 0.3:
-            return "teaser_block"
-        return None
+            return text, "teaser_block"
+        return text, None
     rule = classify_line(text)
     if rule is not None:
-        return rule
+        return text, rule
     if text in alts:
-        return "image_alt_text"
+        return text, "image_alt_text"
     if _is_teaser_link(element, text):
-        return "link_line"
-    return None
+        return text, "link_line"
+    return text, None
 
 
 def _is_teaser_link(element: lxml_html.HtmlElement, text: str) -> bool:
@@ -393,6 +457,46 @@ def _is_teaser_text(text: str) -> bool:
     return not text.endswith(_SENTENCE_ENDS) and _URL_LIKE.search(text) is None
 
 
+def _caption_sized(text: str) -> bool:
+    """Whether a text is short enough to be a caption, in words or, unspaced, characters.
+
+    Chinese and Japanese text has no spaces, so a whole article is a few "words" long:
+    a text whose "words" average over _UNSPACED_WORD_CHARS characters is measured in
+    characters against _CAPTION_MAX_UNSPACED instead.
+    """
+    words = len(text.split())
+    if words > _CAPTION_MAX_WORDS:
+        return False
+    if len(text) > _UNSPACED_WORD_CHARS * max(words, 1):
+        return len(text) <= _CAPTION_MAX_UNSPACED
+    return len(text) <= _CAPTION_MAX_CHARS
+
+
+def _holds_article(element: lxml_html.HtmlElement) -> bool:
+    """Whether a container named like boilerplate holds the article itself.
+
+    Article wrappers carry words our boilerplate names match ("paywall-article",
+    "teaser-body", "promo-story", a `<p class="paywall">` per gated paragraph). A container
+    of _ARTICLE_MIN_PARAGRAPHS or more prose paragraphs, or a `<p>` that is one (each a
+    sentence of _ARTICLE_PARAGRAPH_CHARS characters or more, mostly not link), is the body,
+    not a teaser card or a share bar; comment threads are another matter and are removed
+    whatever they hold.
+    """
+    if _COMMENT_NAME.search(f"{element.get('class', '')} {element.get('id', '')}"):
+        return False
+    needed = 1 if element.tag == "p" else _ARTICLE_MIN_PARAGRAPHS
+    prose = 0
+    for paragraph in element.iter("p"):
+        text = normalise_space(paragraph.text_content())
+        if len(text) < _ARTICLE_PARAGRAPH_CHARS or not text.endswith(_SENTENCE_ENDS):
+            continue
+        if _link_density(paragraph, len(text)) < 0.3:
+            prose += 1
+            if prose >= needed:
+                return True
+    return False
+
+
 def _holds_quote(element: lxml_html.HtmlElement) -> bool:
     """Whether the element wraps a block quote: an embedded post the article cites.
 
@@ -403,7 +507,7 @@ def _holds_quote(element: lxml_html.HtmlElement) -> bool:
 
 def _is_figure_like(element: lxml_html.HtmlElement, text: str) -> bool:
     """A picture with a short caption and credit: <figure>, or a <div> playing one."""
-    if element.tag not in {"figure", "div"} or len(text.split()) > _CAPTION_MAX_WORDS:
+    if element.tag not in {"figure", "div"} or not _caption_sized(text):
         return False
     if next(element.iter("img", "picture", "video", "iframe"), None) is None:
         return False
