@@ -110,6 +110,13 @@ def test_a_visible_byline_beats_metadata_that_names_the_site(
           None], "Bridge closes"),
         # A colon in a headline that no other title drops stays.
         (["Bridge: closes", "Bridge: closes", None, None, None], "Bridge: closes"),
+        # The visible headline, when a declared title confirms it, beats a social
+        # headline that og:title, twitter:title and <title> share.
+        (["Dörfer räumen auf", "Sturm: Bäche stiegen", "Dörfer räumen auf",
+          "Sturm: Bäche stiegen", "Sturm: Bäche stiegen | Rheinwelle"], "Dörfer räumen auf"),
+        # An <h1> that no other title confirms does not.
+        (["Sturm: Bäche stiegen", "Sturm: Bäche stiegen", "Dörfer räumen auf", None, None],
+         "Sturm: Bäche stiegen"),
         ([None, None, None, None, None], None),
     ],
 )  # fmt: skip

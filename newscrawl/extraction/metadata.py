@@ -528,6 +528,8 @@ def _strip_site(title: str, site_name: str | None, section: str | None = None) -
 
 # Indexes of the declared titles among choose_title's candidates (not <h1>, not <title>).
 _DECLARED_TITLES = (0, 1, 3)
+# Index of the page's visible headline (<h1>) among them.
+_VISIBLE_TITLE = 2
 
 
 def _supports(title: str, other: str) -> bool:
@@ -545,7 +547,9 @@ def choose_title(
     the most others equal or extend with a suffix ("Title | Section | Site") wins, the
     earlier on a tie, so a site name that only some of them carry is dropped. A title that
     another of the declared ones (JSON-LD, og:title, twitter:title) repeats after a kicker
-    ("Kicker: Title") is the headline without that kicker.
+    ("Kicker: Title") is the headline without that kicker. Before counting, the visible
+    headline (<h1>) wins when another title equals or extends it: what the reader sees,
+    confirmed by a declaration, beats a social or SEO headline the meta tags share.
     """
     cleaned = [_clean_title(c) for c in candidates]
     titles = [_strip_site(c, site_name, section) if c else None for c in cleaned]
@@ -553,6 +557,13 @@ def choose_title(
     for short in declared:
         if any(other.endswith(": " + short) for other in declared if other != short):
             return short
+    visible = titles[_VISIBLE_TITLE] if len(titles) > _VISIBLE_TITLE else None
+    if visible and any(
+        _supports(visible, other)
+        for index, other in enumerate(cleaned)
+        if other and index != _VISIBLE_TITLE
+    ):
+        return visible
     best, best_support = None, -1
     for index, title in enumerate(titles):
         if not title:
