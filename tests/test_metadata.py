@@ -152,6 +152,14 @@ def _meta(head: str, body: str = "") -> object:
          '<meta name="keywords" content="Other">', ["Jasper"]),
         ('<meta property="article:tag" content="Bridges">'
          '<meta name="keywords" content="News, Home">', ["Bridges"]),
+        # A list of analytics "Label: value" pairs: the topics are the Subject/Topic values.
+        ('<script type="application/ld+json">{"@type":"NewsArticle","keywords":'
+         '["Day: Friday","Page Type: Article","Medium","Subject: Courts","Topic: Housing"]}'
+         '</script>', ["Courts", "Housing"]),
+        # Such a list naming no topic gives none, and the next declaration is read.
+        ('<script type="application/ld+json">{"@type":"NewsArticle","keywords":'
+         '["Day: Friday","Page Type: Article","Medium"]}</script>'
+         '<meta name="news_keywords" content="Bridges">', ["Bridges"]),
     ],
 )  # fmt: skip
 def test_topics_come_from_the_declared_keywords(head: str, topics: list[str]) -> None:

@@ -608,6 +608,21 @@ def _unique(values: list[str]) -> list[str]:
     return unique
 
 
+# "Label: value" keywords whose label names a topic ("Subject: Justice", "Topic: Energy").
+_TOPIC_LABEL = re.compile(r"^(?:subjects?|topics?|tags?|keywords?)\s*:\s*(\S.*)$", re.IGNORECASE)
+
+
+def _labelled_topics(keywords: list[str]) -> list[str] | None:
+    """In a keyword list written mostly as "Label: value" analytics pairs ("Day: Friday",
+    "Page Type: Article", "Subject: Justice"), the topics are the values of the pairs whose
+    label names a topic; the other pairs and the unlabelled flags among them ("Medium")
+    are tracking. None when the list is not such a list."""
+    labelled = [k for k in keywords if re.match(r"^[\w ]{1,30}:\s", k)]
+    if len(labelled) * 2 <= len(keywords):
+        return None
+    return [found.group(1).strip() for k in labelled if (found := _TOPIC_LABEL.match(k))]
+
+
 def choose_topics(jsonld_keywords: Any, meta: _MetaTags) -> list[str]:
     """The publisher's own keywords: JSON-LD `keywords`, `article:tag`, `news_keywords`,
     then the `keywords` meta, the first that is declared; identifiers and labels dropped."""
@@ -618,7 +633,9 @@ def choose_topics(jsonld_keywords: Any, meta: _MetaTags) -> list[str]:
         _split_values(meta.getall("keywords")),
     ]
     for source in sources:
-        topics = [t for t in source if not _NOT_A_TOPIC.search(t)]
+        topics = _labelled_topics(source)
+        if topics is None:
+            topics = [t for t in source if not _NOT_A_TOPIC.search(t)]
         if topics:
             return _unique(topics)
     return []
