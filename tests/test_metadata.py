@@ -202,6 +202,29 @@ def test_topics_fall_back_on_the_pages_own_tag_list_not_a_site_block() -> None:
     assert _meta("", body).tags == ["Bridges", "Traffic"]
 
 
+@pytest.mark.parametrize(
+    ("body", "topics"),
+    [
+        # In the article's own footer, after a label: the article's tags.
+        ('<article><p>Text.</p><footer><div class="entry-tags"><strong>Schlagworte</strong>'
+         '<a href="/t/a">Brücken</a> <a href="/t/b">Verkehr</a></div></footer></article>',
+         ["Brücken", "Verkehr"]),
+        # In the page's footer: the site's topics.
+        ('<article><p>Text.</p></article><footer><div class="footer-topics">'
+         '<a href="/t/a">Politik</a> <a href="/t/b">Sport</a></div></footer>', []),
+        # A block with more than a label's text beside its links is not a tag list.
+        ('<article><div class="tags">Read more about how the council decided this week: '
+         '<a href="/t/a">Bridges</a></div></article>', []),
+        # rel="tag" links outside the site's chrome; a category link is a section.
+        ('<article><p>Text <a rel="category tag" href="/c/news">News</a></p>'
+         '<p><a rel="tag" href="/t/a">Bridges</a>, <a rel="tag" href="/t/b">Traffic</a></p>'
+         '</article><nav><a rel="tag" href="/t/c">Elections</a></nav>', ["Bridges", "Traffic"]),
+    ],
+)  # fmt: skip
+def test_visible_tags_are_the_articles_own(body: str, topics: list[str]) -> None:
+    assert _meta("", body).tags == topics
+
+
 SWAHILI = (
     "Wakulima wa mpunga katika mkoa wa Morogoro wamepata mavuno mazuri msimu huu baada ya "
     "mvua kunyesha kwa wakati na kwa kiasi cha kutosha, maafisa wa kilimo wamesema."

@@ -647,6 +647,34 @@ _TAGS_NAME = re.compile(
 )
 _MENU_NAME = re.compile(r"nav|menu", re.IGNORECASE)
 _MAX_VISIBLE_TAGS = 20
+# Characters of text outside the links a tag block may hold: its label and separators.
+_MAX_TAGS_LABEL = 30
+
+
+def _rel_tags(root: lxml_html.HtmlElement) -> list[str]:
+    """Links the page marks as its tags (`rel="tag"`, HTML's link type for "a tag for the
+    current document"; WordPress writes it on every post tag), outside the site's menus,
+    header and footer; a category link (`rel="category tag"`) is a section, not a tag."""
+    tags = []
+    for link in root.iter("a"):
+        rel = (link.get("rel") or "").lower().split()
+        if "tag" not in rel or "category" in rel or _in_site_chrome(link):
+            continue
+        text = normalise_space(link.text_content())
+        if text:
+            tags.append(text)
+    tags = _unique(tags)
+    return tags if len(tags) <= _MAX_VISIBLE_TAGS else []
+
+
+def _in_site_chrome(element: lxml_html.HtmlElement) -> bool:
+    """Inside a <nav>, or the page's own <header>/<footer> (not an <article>'s)."""
+    ancestors = list(element.iterancestors())
+    in_article = next((i for i, a in enumerate(ancestors) if a.tag == "article"), None)
+    return any(
+        a.tag == "nav" or (a.tag in {"header", "footer"} and (in_article is None or i > in_article))
+        for i, a in enumerate(ancestors)
+    )
 
 
 def _visible_tags(root: lxml_html.HtmlElement) -> list[str]:
@@ -657,8 +685,9 @@ def _visible_tags(root: lxml_html.HtmlElement) -> list[str]:
         names = f"{element.get('class', '')} {element.get('id', '')}"
         if not _TAGS_NAME.search(names) or _MENU_NAME.search(names):
             continue
-        ancestors = list(element.iterancestors())
-        if any(a.tag in {"nav", "header", "footer"} or a in titled for a in ancestors):
+        # The site's header, footer and menus are skipped; an article's own header and
+        # footer, where its tags often sit, are read.
+        if _in_site_chrome(element) or any(a in titled for a in element.iterancestors()):
             continue
         if next(element.iter("h1", "h2", "h3", "h4"), None) is not None:
             titled.add(element)  # a titled block ("More Topics") is the site's, not the article's
@@ -667,10 +696,12 @@ def _visible_tags(root: lxml_html.HtmlElement) -> list[str]:
         links = [text for text in links if text]
         if not links or len(links) > _MAX_VISIBLE_TAGS:
             continue
-        if sum(map(len, links)) < 0.8 * len(normalise_space(element.text_content())):
+        # All links, but for a label ("Schlagworte", "Tags:") or the spaces between them.
+        unlinked = len(normalise_space(element.text_content())) - sum(map(len, links))
+        if unlinked > max(_MAX_TAGS_LABEL, 0.2 * sum(map(len, links))):
             continue
         return _unique(links)
-    return []
+    return _rel_tags(root)
 
 
 def _declares_restricted(article: dict[str, Any]) -> bool:
