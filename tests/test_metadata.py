@@ -215,6 +215,10 @@ def test_topics_fall_back_on_the_pages_own_tag_list_not_a_site_block() -> None:
         # A block with more than a label's text beside its links is not a tag list.
         ('<article><div class="tags">Read more about how the council decided this week: '
          '<a href="/t/a">Bridges</a></div></article>', []),
+        # A titled tag block inside the article is the article's.
+        ('<article><p>Text.</p><section class="related-topics"><h3>Related topics</h3>'
+         '<a href="/t/a">Servers</a> <a href="/t/b">Storage</a></section></article>',
+         ["Servers", "Storage"]),
         # rel="tag" links outside the site's chrome; a category link is a section.
         ('<article><p>Text <a rel="category tag" href="/c/news">News</a></p>'
          '<p><a rel="tag" href="/t/a">Bridges</a>, <a rel="tag" href="/t/b">Traffic</a></p>'

@@ -678,8 +678,10 @@ def _in_site_chrome(element: lxml_html.HtmlElement) -> bool:
 
 
 def _visible_tags(root: lxml_html.HtmlElement) -> list[str]:
-    """Topics the page shows and does not declare: the first untitled block named for tags
-    ("tags", "topics", "Schlagworte"...) that is all links, outside navigation and menus."""
+    """Topics the page shows and does not declare: the first block named for tags ("tags",
+    "topics", "Schlagworte"...) that is all links but for a label, outside navigation, menus
+    and the site's header and footer, and untitled unless it sits in the <article>; else
+    the page's `rel="tag"` links."""
     titled: set[lxml_html.HtmlElement] = set()
     for element in root.iter("ul", "div", "section", "p", "aside"):
         names = f"{element.get('class', '')} {element.get('id', '')}"
@@ -689,8 +691,11 @@ def _visible_tags(root: lxml_html.HtmlElement) -> list[str]:
         # footer, where its tags often sit, are read.
         if _in_site_chrome(element) or any(a in titled for a in element.iterancestors()):
             continue
-        if next(element.iter("h1", "h2", "h3", "h4"), None) is not None:
-            titled.add(element)  # a titled block ("More Topics") is the site's, not the article's
+        in_article = any(a.tag == "article" for a in element.iterancestors())
+        if not in_article and next(element.iter("h1", "h2", "h3", "h4"), None) is not None:
+            # A titled block outside the article ("More Topics") is the site's; inside it
+            # ("Related topics", "関連キーワード") it is the article's own.
+            titled.add(element)
             continue
         links = [normalise_space(a.text_content()) for a in element.iter("a")]
         links = [text for text in links if text]
