@@ -152,6 +152,16 @@ def _meta(head: str, body: str = "") -> object:
          '<meta name="keywords" content="Other">', ["Jasper"]),
         ('<meta property="article:tag" content="Bridges">'
          '<meta name="keywords" content="News, Home">', ["Bridges"]),
+        # One declared keyword that is a list joined by spaces: the next declaration.
+        ('<script type="application/ld+json">{"@type":"NewsArticle","keywords":'
+         '"Boxen Russland Tyson Fury Anthony Joshua Lennox Lewis"}</script>'
+         '<meta name="news_keywords" content="Boxen,Russland,Tyson Fury">',
+         ["Boxen", "Russland", "Tyson Fury"]),
+        # A long keyword among others, or one with commas, stays as declared.
+        ('<meta name="keywords" content="Ulaştırma ve Altyapı Bakanı Abdulkadir Uraloğlu">'
+         '<meta property="article:tag" content="Elektrikli araç">'
+         '<meta property="article:tag" content="Ulaştırma ve Altyapı Bakanı Abdulkadir Uraloğlu">',
+         ["Elektrikli araç", "Ulaştırma ve Altyapı Bakanı Abdulkadir Uraloğlu"]),
         # A list of analytics "Label: value" pairs: the topics are the Subject/Topic values.
         ('<script type="application/ld+json">{"@type":"NewsArticle","keywords":'
          '["Day: Friday","Page Type: Article","Medium","Subject: Courts","Topic: Housing"]}'

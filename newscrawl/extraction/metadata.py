@@ -623,6 +623,17 @@ def _labelled_topics(keywords: list[str]) -> list[str] | None:
     return [found.group(1).strip() for k in labelled if (found := _TOPIC_LABEL.match(k))]
 
 
+# A single declared keyword of more words than this, with no separator, is a list whose
+# separators were lost (joined by spaces), not one topic.
+_MAX_TOPIC_WORDS = 5
+
+
+def _space_joined_list(keyword: str) -> bool:
+    """Whether one declared keyword is several joined by spaces: more than
+    `_MAX_TOPIC_WORDS` words and no comma or semicolon to split them on."""
+    return len(keyword.split()) > _MAX_TOPIC_WORDS and not re.search(r"[,;，、]", keyword)
+
+
 def choose_topics(jsonld_keywords: Any, meta: _MetaTags) -> list[str]:
     """The publisher's own keywords: JSON-LD `keywords`, `article:tag`, `news_keywords`,
     then the `keywords` meta, the first that is declared; identifiers and labels dropped."""
@@ -636,6 +647,8 @@ def choose_topics(jsonld_keywords: Any, meta: _MetaTags) -> list[str]:
         topics = _labelled_topics(source)
         if topics is None:
             topics = [t for t in source if not _NOT_A_TOPIC.search(t)]
+        if len(topics) == 1 and _space_joined_list(topics[0]):
+            continue  # an unsplittable list ("Boxen Russland Tyson Fury ..."): read the next
         if topics:
             return _unique(topics)
     return []
