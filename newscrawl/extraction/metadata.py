@@ -636,7 +636,9 @@ def _space_joined_list(keyword: str) -> bool:
 
 def choose_topics(jsonld_keywords: Any, meta: _MetaTags) -> list[str]:
     """The publisher's own keywords: JSON-LD `keywords`, `article:tag`, `news_keywords`,
-    then the `keywords` meta, the first that is declared; identifiers and labels dropped."""
+    then the `keywords` meta, the first that is declared; identifiers and labels dropped
+    (from a list of analytics labels, only the Subject/Topic values kept), and a
+    declaration whose one keyword is a space-joined list skipped for the next one."""
     sources = [
         _keywords(jsonld_keywords),
         _split_values(meta.getall("article:tag")),
