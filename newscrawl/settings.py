@@ -79,6 +79,8 @@ DOWNLOADER_MIDDLEWARES = {
     "newscrawl.middlewares.TargetGuardMiddleware": 50,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "newscrawl.middlewares.PoliteRetryMiddleware": 550,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "newscrawl.middlewares.HeadMetaRefreshMiddleware": 580,  # Scrapy's, without decoding the page
 }
 
 ITEM_PIPELINES = {

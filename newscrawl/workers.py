@@ -71,7 +71,7 @@ from schemas import RejectReason
 logger = logging.getLogger(__name__)
 # The crawler process also returns its free heap (page bodies and pickled frames, freed but
 # fragmented), every this many answers: about 0.5 ms each time.
-TRIM_EVERY = 100
+TRIM_EVERY = 25
 _trim_heap = heap_trimmer()
 
 # Pages a worker is given ahead: one in progress, one waiting in its socket, so it never
