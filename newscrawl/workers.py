@@ -119,10 +119,10 @@ class PoolSettings:
             raise ValueError(f"NEWSCRAWL_EXTRACT_TIMEOUT must be > 0 seconds, not {timeout!r}")
         function = settings.get("NEWSCRAWL_EXTRACT_FUNCTION") or DEFAULT_FUNCTION
         load_function(function)  # fail at start, not on every page
-        max_rss = settings.getfloat("NEWSCRAWL_EXTRACT_WORKER_MAX_RSS")
-        if not max_rss >= 0:
-            raise ValueError(f"NEWSCRAWL_EXTRACT_WORKER_MAX_RSS must be >= 0 MB, not {max_rss!r}")
-        return cls(workers, timeout, function, int(max_rss * 2**20))
+        max_rss = settings.getint("NEWSCRAWL_EXTRACT_WORKER_MAX_RSS")
+        if max_rss < 0:
+            raise ValueError(f"NEWSCRAWL_EXTRACT_WORKER_MAX_RSS must be >= 0 MB, not {max_rss}")
+        return cls(workers, timeout, function, max_rss << 20)
 
 
 def available_cores() -> int:
