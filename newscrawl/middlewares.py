@@ -5,6 +5,7 @@ network: non-http(s) schemes and loopback, private, link-local and metadata addr
 refused (reject `blocked_target`) unless the host was given by the user or allowed by a
 setting. `PoliteRetryMiddleware` is Scrapy's retry, plus honouring `Retry-After` by pausing only
 the host that asked.
+`HeadMetaRefreshMiddleware` is Scrapy's meta-refresh redirect, reading only a page's head.
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ import socket
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Self
+from typing import Any, Self, cast
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.core.downloader import Slot
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import Response
+from scrapy.http import HtmlResponse, Response
 from scrapy.utils.asyncio import call_later
+from scrapy.utils.httpobj import urlparse_cached
+from w3lib.html import get_base_url, get_meta_refresh
 
 from newscrawl.resolver import PinnedResolver
 
@@ -195,3 +199,49 @@ def _retry_after(response: Response) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+# Scrapy looks for a refresh (and a <base>) in a page's first 4,096 characters.
+META_SCAN = 4096
+
+
+class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy's meta-refresh redirect (same settings, same outcome), decoding only the head.
+
+    Scrapy's own decodes the whole body to search its first 4,096 characters, and the text
+    stays cached on the response while the page waits for an extraction worker: the page's
+    size again (up to four times, as a str) per response held, and about 0.1-0.2 ms a page,
+    in the crawler process, for a tag that sits in the head. Extraction never reads that
+    text (workers decode the bytes themselves).
+    """
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        if (
+            request.meta.get("dont_redirect", False)
+            or request.method == "HEAD"
+            or not isinstance(response, HtmlResponse)
+            or urlparse_cached(request).scheme not in WEB_SCHEMES
+        ):
+            return response
+        interval, url = head_meta_refresh(response, self._ignore_tags)
+        if not url:
+            return response
+        redirected = self._redirect_request_using_get(request, response, url)
+        if urlparse_cached(redirected).scheme not in WEB_SCHEMES:
+            return response
+        if cast("float", interval) < self._maxdelay:
+            return self._redirect(redirected, request, "meta refresh")
+        return response
+
+
+def head_meta_refresh(
+    response: HtmlResponse, ignore_tags: list[str]
+) -> tuple[None, None] | tuple[float, str]:
+    """What Scrapy's `get_meta_refresh` finds in the page's first 4,096 characters, from a
+    16 KB head (4,096 characters in any encoding) rather than the whole decoded text."""
+    encoding = response.encoding  # declared (header, BOM, <meta charset>), else inferred
+    text = response.body[: META_SCAN * 4].decode(encoding, "replace")[:META_SCAN]
+    base = get_base_url(text, response.url, encoding)
+    return get_meta_refresh(text, base, encoding, ignore_tags=ignore_tags)

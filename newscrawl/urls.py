@@ -30,6 +30,7 @@ TRACKING_PARAMS = re.compile(
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@functools.lru_cache(maxsize=1024)  # every pipeline step keys the same few URLs of a page
 def canonical_url(url: str) -> str:
     """The key form of `url`: same page, same string (see the module docstring)."""
     canonical = canonicalize_url(url, keep_fragments=False)
@@ -61,8 +62,16 @@ def same_site(url: str, other: str) -> bool:
         return False
     if host == other_host:
         return True
-    domain = extract_domain(url, fast=True)
-    return domain is not None and domain == extract_domain(other, fast=True)
+    domain = _registrable_domain(first.scheme, first.netloc)
+    return domain is not None and domain == _registrable_domain(second.scheme, second.netloc)
+
+
+@functools.lru_cache(maxsize=4096)
+def _registrable_domain(scheme: str, netloc: str) -> str | None:
+    """courlan's registrable domain of a URL's host, looked up once per host (the path does
+    not change it; a public-suffix lookup costs about 0.3 ms, and a crawl asks again for
+    every page of a site)."""
+    return extract_domain(f"{scheme}://{netloc}/", fast=True)
 
 
 def page_key(url: str, canonical: str | None) -> str:

@@ -7,11 +7,19 @@ Twisted. `extract_page` is also what the in-process path (`NEWSCRAWL_EXTRACT_WOR
 Protocol: over a stream socket, messages framed as an 8-byte big-endian length and a pickle:
   worker -> parent  ("ready", pid) once, or ("fatal", detail) if the function cannot load
   parent -> worker  (body: bytes, content_type: str, url: str), or None to stop
-  worker -> parent  ("ok", ExtractedPage) or ("error", detail, traceback_text)
+  worker -> parent  ("ok", ExtractedPage, rss_bytes) or ("error", detail, traceback_text)
+
+Memory: a large page's lxml tree is freed after the page, but glibc keeps the freed heap
+(fragmented by the next page's allocations) and the worker's RSS climbs by tens of MB over
+the first pages. After a page that leaves the worker `TRIM_AFTER_GROWTH` above its RSS at
+start, it hands the free heap back (`malloc_trim`); the RSS it then has goes back with the
+answer, and the crawler replaces a worker above `NEWSCRAWL_EXTRACT_WORKER_MAX_RSS`.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import dataclasses
 import importlib
 import os
@@ -32,6 +40,8 @@ from newscrawl.extraction.encoding import decode_html
 DEFAULT_FUNCTION = "newscrawl.extraction.extract_article"
 HEADER = struct.Struct("!Q")
 SOCKET_BUFFER = 1 << 20  # a whole page fits: one write, one wake-up per message
+# RSS growth over the worker's start after which it returns its free heap after a page.
+TRIM_AFTER_GROWTH = 16 << 20
 
 ExtractFunction = Callable[[str, str], Any]
 
@@ -81,8 +91,34 @@ def extract_page(
     return ExtractedPage(fields, signed)
 
 
+def resident_bytes() -> int:
+    """This process's resident set size now (Linux `/proc/self/statm`; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def heap_trimmer() -> Callable[[], object] | None:
+    """glibc's `malloc_trim(0)`, which returns free heap pages to the system; None on a C
+    library without it (musl, macOS)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return lambda: trim(0)
+
+
 def serve(sock: socket.socket, function_path: str) -> None:
-    """A worker's whole life: load the function, then extract pages until told to stop."""
+    """A worker's whole life: load the function, then extract pages until told to stop.
+    After a page that left it `TRIM_AFTER_GROWTH` above its RSS at start, free heap goes
+    back to the system before the answer, which carries the RSS."""
     # Ctrl-C reaches the whole process group; the crawler shuts down gracefully and still
     # needs its workers for the pages in flight, so they leave only when told or orphaned.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -95,6 +131,8 @@ def serve(sock: socket.socket, function_path: str) -> None:
         return
     if not _say(sock, ("ready", os.getpid())):
         return
+    trim = heap_trimmer()
+    trim_above = resident_bytes() + TRIM_AFTER_GROWTH
     while True:
         try:
             task = recv_message(sock)
@@ -104,10 +142,18 @@ def serve(sock: socket.socket, function_path: str) -> None:
             return
         body, content_type, url = task
         try:
-            reply: tuple[Any, ...] = ("ok", extract_page(function, body, content_type, url))
+            page = extract_page(function, body, content_type, url)
         except Exception as exc:
-            reply = ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        del task, body
+            detail = f"{type(exc).__name__}: {exc}"
+            reply: tuple[Any, ...] = ("error", detail, traceback.format_exc())
+        else:
+            del task, body
+            rss = resident_bytes()
+            if trim is not None and rss > trim_above:
+                trim()
+                rss = resident_bytes()
+            reply = ("ok", page, rss)
+            del page
         try:
             payload = pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # the result would not pickle

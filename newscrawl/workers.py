@@ -29,7 +29,10 @@ stalls every download while a slow page is worked on. `ExtractionPool` (an exten
   multiprocessing's forkserver this adds no server or resource-tracker processes, 50 MB of
   RSS). A worker imports the extractor when it starts (under a second of CPU), which only
   happens at the start, after a crash or time-out, and every `PAGES_PER_WORKER` pages (a
-  replacement, so memory the extractor's libraries fragment or cache stays flat).
+  replacement, so memory the extractor's libraries fragment or cache stays flat), or after
+  a page that leaves it above `NEWSCRAWL_EXTRACT_WORKER_MAX_RSS` MB (its answer carries its
+  RSS, measured after it has returned its free heap: `newscrawl.worker_main`); stat
+  `newscrawl/extract/workers_recycled_rss`.
 
 `NEWSCRAWL_EXTRACT_WORKERS=0` disables the extension: `extractor_for` then gives the
 in-process `InProcessExtractor` (same interface, no time limit), for debugging.
@@ -66,11 +69,16 @@ from newscrawl.worker_main import (
     ExtractedPage,
     ExtractFunction,
     extract_page,
+    heap_trimmer,
     load_function,
 )
 from schemas import RejectReason
 
 logger = logging.getLogger(__name__)
+# The crawler process also returns its free heap (page bodies and pickled frames, freed but
+# fragmented), every this many answers: about 0.5 ms each time.
+TRIM_EVERY = 25
+_trim_heap = heap_trimmer()
 
 # Pages a worker is given ahead: one in progress, one waiting in its socket, so it never
 # waits for the event loop between pages.
@@ -101,6 +109,7 @@ class PoolSettings:
     workers: int
     timeout: float
     function: str
+    max_rss: int  # bytes; 0: no bound
 
     @classmethod
     def read(cls, settings: Settings) -> PoolSettings:
@@ -116,7 +125,10 @@ class PoolSettings:
             raise ValueError(f"NEWSCRAWL_EXTRACT_TIMEOUT must be > 0 seconds, not {timeout!r}")
         function = settings.get("NEWSCRAWL_EXTRACT_FUNCTION") or DEFAULT_FUNCTION
         load_function(function)  # fail at start, not on every page
-        return cls(workers, timeout, function)
+        max_rss = settings.getint("NEWSCRAWL_EXTRACT_WORKER_MAX_RSS")
+        if max_rss < 0:
+            raise ValueError(f"NEWSCRAWL_EXTRACT_WORKER_MAX_RSS must be >= 0 MB, not {max_rss}")
+        return cls(workers, timeout, function, max_rss << 20)
 
 
 def available_cores() -> int:
@@ -171,6 +183,7 @@ class ExtractionPool:
         self._slots = asyncio.Semaphore(config.workers * QUEUE_PER_WORKER)
         self._waiting = 0
         self._max_waiting = 0
+        self._answers = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -354,8 +367,16 @@ class _Worker:
     # -- outcomes ------------------------------------------------------------------------
 
     def _answered(self, job: _Job, reply: tuple[Any, ...]) -> None:
+        self.pool._answers += 1
+        if self.pool._answers % TRIM_EVERY == 0 and _trim_heap is not None:
+            _trim_heap()
         if reply[0] == "ok":
             job.resolve(reply)
+            bound = self.pool.config.max_rss
+            if bound and len(reply) > 2 and reply[2] > bound and self.pages < PAGES_PER_WORKER:
+                # Replaced once the pages already sent are answered (see `_run`).
+                self.pages, self.accepting = PAGES_PER_WORKER, False
+                self.pool._inc("workers_recycled_rss")
             return
         _, detail, trace = reply
         logger.error("newscrawl: extraction failed for %s\n%s", job.url, str(trace).rstrip())

@@ -70,6 +70,8 @@ class _Handler(QuietHandler):
             return self.send(500, "text/html", b"<h1>Internal Server Error</h1>")
         if path == "/files/report.pdf":
             return self.send(200, "application/pdf", PDF)
+        if match := re.fullmatch(r"/refresh/([\w-]+)", path):
+            return self.send(200, "text/html", _refresh_page(f"/articles/{match[1]}.html"))
         if match := re.fullmatch(r"/marked/[\w-]+/([\w-]+)", path):
             return self._page(f"{match[1]}.html", None)
         if (match := re.fullmatch(r"/mislabelled/(\w+)", path)) and match[1] in mislabelled.TEXTS:
@@ -126,3 +128,14 @@ class _Handler(QuietHandler):
             self.end_headers()
             return None
         return self.send(200, "text/html; charset=utf-8", body, validators)
+
+
+def _refresh_page(target: str) -> bytes:
+    """A moved page that sends the browser on with a meta refresh (Latin-1, declared only in
+    the page, non-ASCII before the tag)."""
+    return (
+        '<!DOCTYPE html><html><head><meta charset="iso-8859-1">'
+        "<title>D\u00e9plac\u00e9e - Seite verschoben</title>"
+        f'<meta http-equiv="refresh" content="0; url={target}"></head>'
+        "<body><p>Cette page a d\u00e9m\u00e9nag\u00e9.</p></body></html>"
+    ).encode("iso-8859-1")

@@ -15,7 +15,7 @@ import pytest
 from schemas import Article, Reject
 from schemas.article import count_words
 from tests.conftest import CrawlResult, run_crawl
-from tests.golden import COMPARED_FIELDS, as_comparable, load_cases
+from tests.golden import COMPARED_FIELDS, article_cases, as_comparable, load_cases
 from tests.server import FixtureServer
 
 CASES = load_cases()
@@ -264,3 +264,70 @@ def test_a_record_lost_in_a_pipeline_is_caught_by_the_accounting(
     assert [(r["url"], r["reason"]) for r in result.rejects] == [(lost, "internal_error")]
     assert result.run["accounting"]["ok"] is False
     assert result.run["accounting"]["unsettled_at_close"] == 1
+
+
+def test_a_meta_refresh_is_followed_to_the_article(server: FixtureServer, tmp_path: Path) -> None:
+    name = article_cases()[0]
+    moved = f"{server.base}/refresh/{name}"
+    url_file = tmp_path / "urls.txt"
+    url_file.write_text(moved + "\n", encoding="utf-8")
+    result = run_crawl(tmp_path / "out", "-a", f"urls={url_file}")
+    assert result.returncode == 0, result.log[-3000:]
+    assert result.rejects == []
+    assert [(a["url"], a["requested_url"]) for a in result.articles] == [
+        (f"{server.base}/articles/{name}.html", moved)
+    ]
+
+
+_HEAD = '<html><head><meta charset="{charset}"><title>{title}</title>'
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'<html><head><meta http-equiv="refresh" content="0; url=/a.html"></head></html>', ""),
+        (
+            b'<head><base href="http://other.example/d/"><meta http-equiv="Refresh" '
+            b'content="5;URL=p.html"></head>',
+            "; charset=utf-8",
+        ),
+        (b'<head><noscript><meta http-equiv="refresh" content="0;url=/js"></noscript></head>', ""),
+        (
+            (
+                _HEAD.format(charset="iso-8859-1", title="\u00c4\u00d6\u00dc")
+                + '<meta http-equiv="refresh" content="0; url=/\u00fc">'
+            ).encode("latin-1"),
+            "",
+        ),
+        (
+            (
+                _HEAD.format(charset="utf-8", title="\u65e5\u672c\u8a9e" * 500)
+                + '<meta http-equiv="refresh" content="1; url=/x">'
+            ).encode("utf-8"),
+            "",
+        ),
+        ('<head><meta http-equiv="refresh" content="1; url=/\u65e5">'.encode("utf-16"), ""),
+        (
+            b"<head>" + b"<!-- pad -->" * 300 + b'<meta http-equiv="refresh" content="0;url=/in">',
+            "",
+        ),
+        (
+            b"<head>" + b"<!-- pad -->" * 400 + b'<meta http-equiv="refresh" content="0;url=/out">',
+            "",
+        ),
+        (b"<head><title>no refresh</title></head>", "; charset=iso-8859-1"),
+    ],
+)
+def test_head_meta_refresh_finds_what_scrapy_finds(body: bytes, content_type: str) -> None:
+    """The middleware reads a 16 KB head; Scrapy decodes the whole page: same answers."""
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.response import get_meta_refresh
+
+    from newscrawl.middlewares import head_meta_refresh
+
+    def response() -> HtmlResponse:
+        headers = {"Content-Type": "text/html" + content_type}
+        return HtmlResponse("http://127.0.0.1/a/b.html", body=body, headers=headers)
+
+    ignore = ["script", "noscript"]
+    assert head_meta_refresh(response(), ignore) == get_meta_refresh(response(), ignore)

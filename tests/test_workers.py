@@ -22,7 +22,7 @@ from tests.conftest import CrawlResult, run_crawl
 from tests.golden import COMPARED_FIELDS, article_cases
 from tests.server import FixtureServer
 from tests.support import big_reply
-from tests.support.faulty_extract import CRASH, HANG, RAISE, UNREADABLE
+from tests.support.faulty_extract import BLOAT, BLOAT_BYTES, CRASH, HANG, RAISE, UNREADABLE
 
 FAULTY = "tests.support.faulty_extract.extract_article"
 BIG_REPLY = "tests.support.big_reply.extract_article"
@@ -113,6 +113,33 @@ def test_a_hung_page_and_a_killed_worker_end_as_rejects_and_the_pool_recovers(
         assert not _workers_left(), "worker processes outlived the crawl"
 
 
+def test_a_worker_past_its_rss_bound_is_replaced_and_no_page_is_lost(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    base = server.base
+    bloated = f"{base}/marked/{BLOAT}/{ARTICLES[0]}"
+    normal = [f"{base}/articles/{name}.html" for name in ARTICLES[1:]]
+    bound_mb = 150  # a fresh worker is far below it; one holding BLOAT_BYTES far above
+    assert bound_mb << 20 < BLOAT_BYTES
+    result, _ = _crawl(
+        tmp_path,
+        [bloated, *normal],
+        {
+            "NEWSCRAWL_EXTRACT_WORKERS": "1",
+            "NEWSCRAWL_EXTRACT_WORKER_MAX_RSS": str(bound_mb),
+            "NEWSCRAWL_EXTRACT_FUNCTION": FAULTY,
+            "CONCURRENT_REQUESTS": "1",
+        },
+    )
+    assert result.returncode == 0, result.log[-3000:]
+    assert result.rejects == []
+    assert sorted(article["url"] for article in result.articles) == sorted([bloated, *normal])
+    assert result.run["accounting"]["ok"] is True
+    assert "'newscrawl/extract/workers_recycled_rss': 1" in result.log
+    assert "'newscrawl/extract/workers_started': 2" in result.log
+    assert "'newscrawl/extract/worker_deaths'" not in result.log
+
+
 def test_in_process_extraction_gives_the_same_outcomes(
     server: FixtureServer, tmp_path: Path
 ) -> None:
@@ -150,6 +177,7 @@ def test_in_process_extraction_gives_the_same_outcomes(
         ("NEWSCRAWL_EXTRACT_WORKERS", "-1", "NEWSCRAWL_EXTRACT_WORKERS must be >= 0"),
         ("NEWSCRAWL_EXTRACT_TIMEOUT", "0", "NEWSCRAWL_EXTRACT_TIMEOUT must be > 0"),
         ("NEWSCRAWL_EXTRACT_FUNCTION", "tests.support.nowhere.f", "No module named"),
+        ("NEWSCRAWL_EXTRACT_WORKER_MAX_RSS", "-5", "NEWSCRAWL_EXTRACT_WORKER_MAX_RSS must be >= 0"),
     ],
 )
 def test_bad_pool_settings_stop_the_crawl_at_start(
