@@ -26,7 +26,7 @@ NEWSCRAWL_MAX_RETRY_AFTER = 60.0  # longest Retry-After (s) we wait for; longer:
 NEWSCRAWL_EXTRACT_WORKERS = "auto"  # extraction processes: auto = one per core, 0 = in-process
 NEWSCRAWL_EXTRACT_TIMEOUT = 30.0  # seconds a page may take in a worker; then extraction_timeout
 NEWSCRAWL_EXTRACT_FUNCTION = "newscrawl.extraction.extract_article"  # page extractor (tests hook)
-NEWSCRAWL_EXTRACT_WORKER_MAX_RSS = 160  # MB; a worker above it after a page is replaced; 0 = off
+NEWSCRAWL_EXTRACT_WORKER_MAX_RSS = 224  # MB; a worker above it after a page is replaced; 0 = off
 EXTENSIONS: dict[str, int | None] = {"newscrawl.workers.ExtractionPool": 500}  # worker pool
 NEWSCRAWL_STATE = "data/state/newscrawl.sqlite3"  # what earlier runs exported (SQLite; locked)
 NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD = 0.8  # MinHash similarity for near_duplicate: 0.7-1; 0 = off

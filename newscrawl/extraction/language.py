@@ -34,6 +34,9 @@ def _identifier() -> LanguageIdentifier:
     """The model, loaded once per process (about 0.5 s), limited to ISO 639-1 codes."""
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages([code for code in identifier.nb_classes if len(code) == 2])
+    # Memory, held once in every extraction worker: py3langid keeps the full model beside the
+    # restricted one only to undo set_languages, which is never done here (27 MB a worker).
+    identifier._full_model = None
     return identifier
 
 
