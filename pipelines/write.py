@@ -109,8 +109,8 @@ class JsonLinesWriter:
                 self._written(item.input_id, item.article)
         elif isinstance(item, RejectItem):
             if self._write(item.input_id, item.reject.model_dump_json(), article=False):
+                self._count_reject(item.reject.reason)  # only a written reject is counted
                 self._written(item.input_id, item.reject)
-            self._count_reject(item.reject.reason)
         elif isinstance(item, NavigationItem):
             self._settle_navigation(item.input_id)
         else:
@@ -196,8 +196,8 @@ class JsonLinesWriter:
         self.stats.set_value("newscrawl/accounting/unsettled", len(lost))
         for input_id, url in lost.items():
             reject = Reject(url=url, reason=reason, detail=detail, spider=spider_name)
-            self._write(input_id, reject.model_dump_json(), article=False)
-            self._count_reject(reason)
+            if self._write(input_id, reject.model_dump_json(), article=False):
+                self._count_reject(reason)
 
     def _summary(self, finish_reason: str) -> dict[str, Any]:
         ledger = self.ledger

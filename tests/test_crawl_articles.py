@@ -264,3 +264,23 @@ def test_a_record_lost_in_a_pipeline_is_caught_by_the_accounting(
     assert [(r["url"], r["reason"]) for r in result.rejects] == [(lost, "internal_error")]
     assert result.run["accounting"]["ok"] is False
     assert result.run["accounting"]["unsettled_at_close"] == 1
+
+
+def test_a_record_refused_as_extra_is_not_counted_by_reason(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """A second record for one input is refused; run.json's counts then agree with the files."""
+    urls = tmp_path / "urls.txt"
+    missing, kept = f"{server.base}/missing", f"{server.base}/articles/wordpress_blog.html"
+    urls.write_text(f"{missing}\n{kept}\n", encoding="utf-8")
+    middlewares = '{"tests.support.doubled.DoubleHttpErrorReject": 10}'
+    result = run_crawl(
+        tmp_path / "out", "-a", f"urls={urls}", settings={"SPIDER_MIDDLEWARES": middlewares}
+    )
+    assert result.returncode == 3, result.log[-3000:]  # an extra record is an accounting failure
+    assert [(r["url"], r["reason"]) for r in result.rejects] == [(missing, "http_error")]
+    counts, accounting = result.run["counts"], result.run["accounting"]
+    assert counts["rejects"] == 1
+    assert counts["rejects_by_reason"] == {"http_error": 1}
+    assert accounting["extra_outcomes"] == 1
+    assert accounting["ok"] is False
