@@ -395,7 +395,7 @@ def test_ctrl_c_exits_5_with_its_accounting_ok_and_the_printed_command_resumes_i
     resume = f"{shlex.join(command)} -a resume={run_dir / 'job'}"
     assert run["stopped"] == {
         "reason": "shutdown", "by": "Ctrl-C or SIGTERM",
-        "not_processed": len(not_processed), "resume_command": resume,
+        "not_processed": len(not_processed), "not_read": 0, "resume_command": resume,
     }  # fmt: skip
     assert stdout.splitlines()[-2:] == [
         "STOPPED before it finished (Ctrl-C or SIGTERM; finish reason shutdown):"
@@ -415,6 +415,65 @@ def test_ctrl_c_exits_5_with_its_accounting_ok_and_the_printed_command_resumes_i
     assert result.run["reruns"]["attempt"] == 2
     refetched = sum(server.hits[page.split(server.base, 1)[1]] for page in pages) - fetched
     assert refetched == len(not_processed)  # only what the stopped attempt did not settle
+
+
+def test_lines_not_read_when_a_run_stops_are_recorded_and_resumed(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """Ctrl-C while the spider is still reading a long list: the lines it never read end as
+    `not_processed` rejects naming their line, so every line has its record; resume does them."""
+    pages = [f"{server.base}/gen/{n}.html" for n in range(3200, 3230)]
+    lines = pages + [pages[index % len(pages)] for index in range(20000)]
+    urls = _write_urls(tmp_path / "urls.txt", lines)
+    output, job = tmp_path / "out", tmp_path / "job"
+    command = _command(output, urls, tmp_path / "state.sqlite3", job, shorthand=False)
+    server.gen_delay = 0.2  # pages still in flight when the stop comes
+    try:
+        with (tmp_path / "err.txt").open("wb") as err:
+            process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                deadline = time.monotonic() + 120
+                # The extraction pool starts with the first page: start() is reading the list.
+                while b"newscrawl: extracting in" not in (tmp_path / "err.txt").read_bytes():
+                    assert process.poll() is None, "crawl ended before Ctrl-C"
+                    assert time.monotonic() < deadline, "no page fetched"
+                    time.sleep(0.01)
+                process.send_signal(signal.SIGINT)
+                status = process.wait(timeout=120)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    finally:
+        server.gen_delay = 0.0
+    stderr = (tmp_path / "err.txt").read_text(encoding="utf-8")
+    (run_dir,) = output.glob("articles/*")
+    assert (run_dir / "run.json").exists(), stderr[-3000:]
+    stopped = CrawlResult(status, stderr, run_dir)
+    run = stopped.run
+    assert (status, run["finish_reason"]) == (5, "shutdown"), stderr[-3000:]
+    assert run["accounting"]["ok"] is True
+    assert run["counts"]["inputs"] == len(lines)  # the whole input, not only what was read
+    assert len(stopped.articles) + len(stopped.rejects) == len(lines)
+    unread = [r for r in stopped.rejects if r["detail"].endswith("of the input was read")]
+    numbers = [int(r["detail"].split("before line ", 1)[1].split()[0]) for r in unread]
+    first = len(lines) - len(unread) + 1
+    assert len(unread) > len(lines) // 2  # the stop came early in the list
+    assert numbers == list(range(first, len(lines) + 1))  # the rest of the file, in order
+    assert [r["url"] for r in unread] == lines[first - 1 :]
+    assert {r["reason"] for r in unread} == {"not_processed"}
+    assert run["stopped"]["not_read"] == len(unread)
+    not_processed = sum(1 for r in stopped.rejects if r["reason"] == "not_processed")
+    assert run["stopped"]["not_processed"] == not_processed
+    assert run["counts"]["rejects_by_reason"]["not_processed"] == not_processed
+    # The same command resumes the run: every line then has its final record.
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = CrawlResult(done.returncode, done.stderr, run_dir)
+    assert sorted(a["requested_url"] for a in result.articles) == sorted(pages)
+    assert Counter(r["reason"] for r in result.rejects) == {"duplicate_url": 20000}
+    assert result.run["accounting"]["ok"] is True
+    assert result.run["counts"]["inputs"] == len(lines)
 
 
 # --- the parts, without a crawl --------------------------------------------------------------

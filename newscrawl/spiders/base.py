@@ -8,7 +8,7 @@ is decided here, so all spiders treat pages alike.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -67,6 +67,11 @@ class NewsSpider(Spider):
         """Take responsibility for one input; it must end as exactly one item."""
         self.crawler.stats.inc_value("newscrawl/inputs")
         return self.ledger.open(url[:MAX_REJECT_URL])
+
+    def unread_inputs(self) -> Iterator[tuple[int, str, int]]:
+        """Inputs the spider had not read when the run stopped, each opened now: (input id,
+        source, line number). None here; spiders reading an input file yield its rest."""
+        return iter(())
 
     def page_request(
         self, input_id: int, url: str, discovered_via: Discovery | None = None
