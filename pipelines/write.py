@@ -135,14 +135,10 @@ class JsonLinesWriter:
         return True
 
     def _written(self, input_id: int, record: Article | Reject) -> None:
-        """Only now, with its line written, is an exported article recorded as seen."""
-        if self.reruns is None:
-            return
-        try:
+        """Only now, with its line written, is an exported article recorded as seen (a
+        failed save is kept and retried by `Reruns`, and fails the run with exit 7)."""
+        if self.reruns is not None:
             self.reruns.written(input_id, record)
-        except Exception:  # the line stands; the page is only fetched again next run
-            self.stats.inc_value("newscrawl/state/save_errors")
-            logger.exception("newscrawl: could not record input %s in the state store", input_id)
 
     def _settle_navigation(self, input_id: int) -> None:
         """A page crawled only for its links: it ends here, with no line in either file."""

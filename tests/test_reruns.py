@@ -476,6 +476,54 @@ def test_lines_not_read_when_a_run_stops_are_recorded_and_resumed(
     assert result.run["counts"]["inputs"] == len(lines)
 
 
+def test_a_failed_state_save_exits_7_and_the_page_is_not_exported_again(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """The store's database locked by another program for the whole run: the articles are
+    written, run.json says the saves failed, the crawl exits 7; the next start saves them
+    (or, the store still locked, refuses to start), so no page is exported twice."""
+    paths = ["/gen/3300.html", "/gen/3301.html"]
+    urls = _write_urls(tmp_path / "urls.txt", [server.base + path for path in paths])
+    state = tmp_path / "state.sqlite3"
+    SqliteStateStore(state).close()
+    settings = {"NEWSCRAWL_STATE": str(state), "NEWSCRAWL_STATE_BUSY_TIMEOUT": "0.2"}
+    holder = sqlite3.connect(state, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # a write lock, as a backup or a sqlite3 shell holds
+    try:
+        first = run_crawl(tmp_path / "out", "-a", f"urls={urls}", settings=settings)
+        assert first.returncode == 7, first.log[-3000:]
+        assert sorted(a["requested_url"] for a in first.articles) == [
+            server.base + path for path in paths
+        ]
+        assert first.run["accounting"]["ok"] is True  # every input has its record
+        assert first.run["reruns"]["state_save"] == {
+            "ok": False, "errors": 2, "unsaved_at_close": 2, "replayed_at_start": 0,
+        }  # fmt: skip
+        assert first.run_dir is not None
+        unsaved = _read_jsonl(first.run_dir / "state-unsaved.jsonl")
+        assert [u["article"]["url"] for u in unsaved] == [a["url"] for a in first.articles]
+        assert "state store save failed" in first.log
+        hits = _hits(server, paths)
+        # Still locked: the next crawl cannot record them, so it does not start at all.
+        blocked = run_crawl(tmp_path / "out", "-a", f"urls={urls}", settings=settings)
+        assert blocked.returncode == 1, blocked.log[-3000:]
+        assert "refuses to record 2 article(s) already exported" in blocked.log
+        assert _hits(server, paths) == hits
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    second = run_crawl(tmp_path / "out", "-a", f"urls={urls}", settings=settings)
+    assert second.returncode == 0, second.log[-3000:]
+    assert _hits(server, paths) == hits  # neither page fetched (nor exported) again
+    assert [r["reason"] for r in second.rejects] == ["seen_before", "seen_before"]
+    assert second.articles == []
+    assert second.run["reruns"]["state_save"] == {
+        "ok": True, "errors": 0, "unsaved_at_close": 0, "replayed_at_start": 2,
+    }  # fmt: skip
+    assert not (first.run_dir / "state-unsaved.jsonl").exists()
+    assert (first.run_dir / "state-unsaved.jsonl.replayed").exists()
+
+
 # --- the parts, without a crawl --------------------------------------------------------------
 
 

@@ -10,7 +10,10 @@ requested passed
 before it finished (Ctrl-C, SIGTERM, a CLOSESPIDER_* limit), every input has its record (the
 unreached ones `not_processed`) and the summary prints the command that resumes it; 6 a
 discovery spider (sitemap, feeds) could read none of its sources (every sitemap, feed or
-robots.txt failed), so nothing was discovered. When several apply: 3, then 6, then 4, then 5.
+robots.txt failed), so nothing was discovered; 7 a state-store save failed (run.json
+`reruns.state_save`): the records are written, the articles the store missed are kept in the
+run's `state-unsaved.jsonl` and saved by the next start, so none is exported twice. When
+several apply: 3, then 7, then 6, then 4, then 5.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ EXIT_ACCOUNTING_FAILED = 3
 EXIT_ERROR_RATE = 4
 EXIT_STOPPED = 5
 EXIT_DISCOVERY_FAILED = 6
+EXIT_STATE_SAVE_FAILED = 7
 
 
 def output_problem(directory: Path) -> str | None:
@@ -153,6 +157,8 @@ class Command(crawl.Command):
             return
         if stats.get_value("newscrawl/accounting_ok") is False:
             self.exitcode = EXIT_ACCOUNTING_FAILED
+        elif stats.get_value("newscrawl/state/save_failed"):
+            self.exitcode = EXIT_STATE_SAVE_FAILED
         elif stats.get_value("newscrawl/discovery_failed"):
             self.exitcode = EXIT_DISCOVERY_FAILED
         elif stats.get_value("newscrawl/error_rate_exceeded"):
