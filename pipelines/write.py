@@ -105,10 +105,10 @@ class JsonLinesWriter:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ArticleItem):
-            if self._write(item.input_id, item.article.model_dump_json(), article=True):
+            if self._write(item.input_id, item.article, article=True):
                 self._written(item.input_id, item.article)
         elif isinstance(item, RejectItem):
-            if self._write(item.input_id, item.reject.model_dump_json(), article=False):
+            if self._write(item.input_id, item.reject, article=False):
                 self._count_reject(item.reject.reason)  # only a written reject is counted
                 self._written(item.input_id, item.reject)
         elif isinstance(item, NavigationItem):
@@ -119,7 +119,12 @@ class JsonLinesWriter:
             logger.error("newscrawl: item of unknown type %s not written", type(item).__name__)
         return item
 
-    def _write(self, input_id: int, line: str, *, article: bool) -> bool:
+    def _write(self, input_id: int, record: Article | Reject, *, article: bool) -> bool:
+        """Write an input's one record, with its stable `input_id`; False if it has one."""
+        key = self.ledger.key(input_id)
+        if key is not None:
+            record = record.model_copy(update={"input_id": key})
+        line = record.model_dump_json()
         if not self.ledger.settle(input_id):
             self.stats.inc_value("newscrawl/accounting/extra_outcomes")
             logger.error(
@@ -194,7 +199,7 @@ class JsonLinesWriter:
         self.stats.set_value("newscrawl/accounting/unsettled", len(lost))
         for input_id, url in lost.items():
             reject = Reject(url=url, reason=reason, detail=detail, spider=spider_name)
-            if self._write(input_id, reject.model_dump_json(), article=False):
+            if self._write(input_id, reject, article=False):
                 self._count_reject(reason)
 
     def _settle_unread(self, spider_name: str, finish_reason: str) -> None:
@@ -211,7 +216,7 @@ class JsonLinesWriter:
                 url=source, reason=RejectReason.not_processed, spider=spider_name,
                 detail=f"the run stopped ({finish_reason}) before {where} was read",
             )  # fmt: skip
-            if self._write(input_id, reject.model_dump_json(), article=False):
+            if self._write(input_id, reject, article=False):
                 self._count_reject(RejectReason.not_processed)
                 count += 1
         self.stats.set_value("newscrawl/accounting/not_read", count)

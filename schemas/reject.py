@@ -39,7 +39,7 @@ class Reject(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="Reject")
 
-    schema_version: Literal["1.1"] = SCHEMA_VERSION
+    schema_version: Literal["1.2"] = SCHEMA_VERSION
     url: str = Field(max_length=4096, description="The URL (or input line) as it was seen.")
     reason: RejectReason
     detail: str = Field(description="Human-readable cause: status, error, field errors.")
@@ -49,6 +49,14 @@ class Reject(BaseModel):
     )
     spider: str
     requested_url: str | None = Field(default=None, max_length=4096)
+    input_id: str | None = Field(
+        default=None,
+        max_length=8192,
+        description=(
+            "The input this record settles, stable across attempts: `<source>#<position>`"
+            " (URL file and line, discovery source and position, distributed run and input)."
+        ),
+    )
     duplicate_of: str | None = Field(
         default=None,
         description=(

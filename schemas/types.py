@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
-SCHEMA_VERSION: Final = "1.1"
+SCHEMA_VERSION: Final = "1.2"
 
 MAX_URL_LENGTH = 2048
 EARLIEST_PLAUSIBLE_DATE = date(1990, 1, 1)

@@ -114,6 +114,21 @@ def _racing_pairs(base: str) -> list[tuple[set[str], str]]:
     ]
 
 
+def test_every_record_names_its_input_file_and_line(crawl: CrawlResult) -> None:
+    """`input_id` is `<URL file>#<line>`: each non-comment line's record carries its own."""
+    assert crawl.run_dir is not None
+    url_file = (crawl.run_dir.parents[2] / "urls.txt").resolve()
+    lines = {
+        f"{url_file}#{number}": text.strip()
+        for number, text in enumerate(url_file.read_text(encoding="utf-8").splitlines(), 1)
+        if text.strip() and not text.strip().startswith("#")
+    }
+    records = crawl.articles + crawl.rejects
+    assert Counter(r["input_id"] for r in records) == Counter(list(lines))  # each line once
+    for record in records:
+        assert _input_of(record) == lines[record["input_id"]]
+
+
 def test_each_input_has_its_expected_outcome(crawl: CrawlResult, inputs: dict[str, Any]) -> None:
     got = Counter(
         [(_input_of(a), "article") for a in crawl.articles]

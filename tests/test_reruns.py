@@ -317,7 +317,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 def _tear_a_line(run_dir: Path, settled: set[str], expected: Counter[tuple[str, str]]) -> None:
     """What a kill in the middle of a write leaves: half a record, no newline, not stored."""
     pending = next(url for url, outcome in expected if outcome == "article" and url not in settled)
-    record = json.dumps({"schema_version": "1.1", "url": pending, "requested_url": pending})
+    record = json.dumps({"schema_version": "1.2", "url": pending, "requested_url": pending})
     with (run_dir / "articles.jsonl").open("a", encoding="utf-8") as handle:
         handle.write(record[: len(record) // 2])
 

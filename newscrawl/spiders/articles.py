@@ -71,7 +71,7 @@ class ArticlesSpider(NewsSpider):
             source, first = self._admit(line, reruns)
             if source is None:
                 continue
-            input_id = self.open_input(source)
+            input_id = self.open_input(source, self._input_key(line.line_number))
             via = from_file if line.line_number else from_argument
             if line.url is None:
                 where = f"line {line.line_number}" if line.line_number else "-a url"
@@ -122,4 +122,14 @@ class ArticlesSpider(NewsSpider):
         for line in self._lines:
             source, _first = self._admit(line, reruns)
             if source is not None:
-                yield self.open_input(source), source, line.line_number
+                yield (
+                    self.open_input(source, self._input_key(line.line_number)),
+                    source,
+                    line.line_number,
+                )
+
+    def _input_key(self, line_number: int) -> str:
+        """`<URL file>#<line>` (the file as given, resolved), or `-a url#0` for the argument."""
+        if line_number == 0 or self.params.urls is None:
+            return "-a url#0"
+        return f"{self.params.urls.resolve()}#{line_number}"

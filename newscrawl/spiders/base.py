@@ -63,10 +63,11 @@ class NewsSpider(Spider):
         if host:
             self.user_hosts.add(host.lower())
 
-    def open_input(self, url: str) -> int:
-        """Take responsibility for one input; it must end as exactly one item."""
+    def open_input(self, url: str, key: str | None = None) -> int:
+        """Take responsibility for one input; it must end as exactly one item. `key` is its
+        stable id from its source (`<source>#<position>`), written on its record."""
         self.crawler.stats.inc_value("newscrawl/inputs")
-        return self.ledger.open(url[:MAX_REJECT_URL])
+        return self.ledger.open(url[:MAX_REJECT_URL], key)
 
     def unread_inputs(self) -> Iterator[tuple[int, str, int]]:
         """Inputs the spider had not read when the run stopped, each opened now: (input id,
