@@ -69,6 +69,7 @@ class ResumeError(RuntimeError):
 class Settled:
     """What a killed attempt already wrote: records per input, and counts."""
 
+    keys: set[str] = field(default_factory=set)  # `input_id`s of the records (schema 1.2)
     first: Counter[str] = field(default_factory=Counter)  # an input's own outcome
     repeats: Counter[str] = field(default_factory=Counter)  # duplicate_url before fetching
     articles: int = 0
@@ -193,13 +194,20 @@ class Reruns:
                 continue
             for record in _read_back(path, is_article, settled):
                 source = str(record.get("requested_url") or record.get("url") or "")
+                key = record.get("input_id")
                 if is_article:
                     settled.articles += 1
-                    settled.first[source] += 1
+                    if key:
+                        settled.keys.add(str(key))
+                    else:
+                        settled.first[source] += 1
                     self._reconcile(record)
                     continue
                 settled.rejects += 1
                 settled.reasons[str(record.get("reason"))] += 1
+                if key:  # matched by the input's id, not by its URL
+                    settled.keys.add(str(key))
+                    continue
                 is_repeat = (
                     record.get("reason") == RejectReason.duplicate_url
                     and record.get("fetched_at") is None
@@ -233,8 +241,12 @@ class Reruns:
         ):
             self._save(article, None, None, neardup.signature(article.text))
 
-    def take_settled(self, source: str, *, repeat: bool) -> bool:
-        """True (once per record) if an earlier attempt already settled this input."""
+    def take_settled(self, source: str, *, repeat: bool, key: str | None = None) -> bool:
+        """True (once per record) if an earlier attempt already settled this input: by its
+        stable id (`key`, records of schema 1.2), else by its URL (older records)."""
+        if key is not None and key in self.settled.keys:
+            self.settled.keys.discard(key)
+            return True
         bucket = self.settled.repeats if repeat else self.settled.first
         if bucket[source] > 0:
             bucket[source] -= 1

@@ -104,9 +104,10 @@ class ArticlesSpider(NewsSpider):
         """(the input's source, the earlier line it repeats), or (None, None) when an earlier
         attempt of this run already wrote its record (carried over, not opened again)."""
         source = (line.url or line.raw)[:MAX_REJECT_URL]
-        key = url_key(line.url) if line.url is not None else None
-        first = self._first_seen.add(key, source) if key is not None else None
-        if reruns is not None and reruns.take_settled(source, repeat=first is not None):
+        page = url_key(line.url) if line.url is not None else None
+        first = self._first_seen.add(page, source) if page is not None else None
+        key = self._input_key(line.line_number)
+        if reruns is not None and reruns.take_settled(source, repeat=first is not None, key=key):
             self.ledger.carry_over()
             self.crawler.stats.inc_value("newscrawl/inputs")
             self.crawler.stats.inc_value("newscrawl/resume/carried_over")
