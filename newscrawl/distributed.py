@@ -440,7 +440,9 @@ class Distributed:
             logger.error("newscrawl: not a newscrawl entry in %s: %r", self.keys.start, entry)
             self._ack(entry)
             return []
-        input_id = spider.open_input(url)
+        # The global input number `scrapy enqueue` gave it: the same whichever worker runs it.
+        key = f"{info.get('run')}#{info['input']}" if "input" in info else None
+        input_id = spider.open_input(url, key)
         self.entries[input_id] = entry
         # From `scrapy enqueue --sitemaps/--feeds`: how the URL was found, and whether its host
         # is one the user named (a sitemap's own host): the target guard lets it be internal.

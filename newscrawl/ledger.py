@@ -19,13 +19,21 @@ class Ledger:
     settled_twice: int = 0
     unknown: int = 0
     pending: dict[int, str] = field(default_factory=dict)
+    # The stable id from its source (`<source>#<position>`) of each pending input.
+    keys: dict[int, str] = field(default_factory=dict)
 
-    def open(self, url: str) -> int:
-        """Register one input (its URL or raw line) and return its id."""
+    def open(self, url: str, key: str | None = None) -> int:
+        """Register one input (its URL or raw line, and its stable id) and return its id."""
         input_id = self.opened
         self.opened += 1
         self.pending[input_id] = url
+        if key is not None:
+            self.keys[input_id] = key
         return input_id
+
+    def key(self, input_id: int) -> str | None:
+        """The stable id of a pending input, or None."""
+        return self.keys.get(input_id)
 
     def carry_over(self) -> int:
         """Register an input an earlier attempt of this run already settled (resume)."""
@@ -37,6 +45,7 @@ class Ledger:
     def settle(self, input_id: int) -> bool:
         """Mark an input as ended; False if it already was (or was never opened)."""
         if self.pending.pop(input_id, None) is not None:
+            self.keys.pop(input_id, None)
             self.settled += 1
             return True
         if 0 <= input_id < self.opened:

@@ -43,13 +43,16 @@ from scrapy.spiders import Spider
 
 from newscrawl import neardup
 from newscrawl.neardup import Signature
-from newscrawl.state import PageState, StateStore, exclusive_lock, open_store
+from newscrawl.state import PageState, StateStore, StateStoreError, exclusive_lock, open_store
 from newscrawl.urls import canonical_url, page_keys, redacted
 from schemas import Article, Reject, RejectReason
 
 logger = logging.getLogger(__name__)
 
 JOB_FILE = "newscrawl-job.json"
+# Articles written whose state-store save failed: replayed into the store at close, and at
+# the next start of the spider, so a page is never exported twice for a store error.
+UNSAVED_FILE = "state-unsaved.jsonl"
 RECORD_FILES = (("articles.jsonl", True), ("rejects.jsonl", False))
 
 
@@ -66,6 +69,7 @@ class ResumeError(RuntimeError):
 class Settled:
     """What a killed attempt already wrote: records per input, and counts."""
 
+    keys: set[str] = field(default_factory=set)  # `input_id`s of the records (schema 1.2)
     first: Counter[str] = field(default_factory=Counter)  # an input's own outcome
     repeats: Counter[str] = field(default_factory=Counter)  # duplicate_url before fetching
     articles: int = 0
@@ -110,6 +114,9 @@ class Reruns:
         self._pending: dict[int, tuple[str, str, Signature]] = {}
         self._closed = False
         self._job_lock: IO[str] | None = None
+        self.save_errors = 0  # failed saves and touches during this run
+        self.unsaved = 0  # articles of this run still not in the store after the retry at close
+        self.replayed_at_start = 0  # articles of earlier runs saved at this start
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -147,7 +154,7 @@ class Reruns:
             run_id = settings.get("NEWSCRAWL_RUN_ID") or new_run_id(datetime.now(UTC))
             attempt = 1
         try:
-            store = open_store(location)
+            store = open_store(location, settings.getfloat("NEWSCRAWL_STATE_BUSY_TIMEOUT"))
         except BaseException:
             if job_lock is not None:
                 job_lock.close()
@@ -160,6 +167,7 @@ class Reruns:
                     settings.getfloat("NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD")
                 ),
             )  # fmt: skip
+            reruns._replay_earlier(output)
             if resuming and reruns.run_dir.is_dir():
                 reruns._resume()
             reruns._write_job(finished=False)
@@ -186,13 +194,20 @@ class Reruns:
                 continue
             for record in _read_back(path, is_article, settled):
                 source = str(record.get("requested_url") or record.get("url") or "")
+                key = record.get("input_id")
                 if is_article:
                     settled.articles += 1
-                    settled.first[source] += 1
+                    if key:
+                        settled.keys.add(str(key))
+                    else:
+                        settled.first[source] += 1
                     self._reconcile(record)
                     continue
                 settled.rejects += 1
                 settled.reasons[str(record.get("reason"))] += 1
+                if key:  # matched by the input's id, not by its URL
+                    settled.keys.add(str(key))
+                    continue
                 is_repeat = (
                     record.get("reason") == RejectReason.duplicate_url
                     and record.get("fetched_at") is None
@@ -226,8 +241,12 @@ class Reruns:
         ):
             self._save(article, None, None, neardup.signature(article.text))
 
-    def take_settled(self, source: str, *, repeat: bool) -> bool:
-        """True (once per record) if an earlier attempt already settled this input."""
+    def take_settled(self, source: str, *, repeat: bool, key: str | None = None) -> bool:
+        """True (once per record) if an earlier attempt already settled this input: by its
+        stable id (`key`, records of schema 1.2), else by its URL (older records)."""
+        if key is not None and key in self.settled.keys:
+            self.settled.keys.discard(key)
+            return True
         bucket = self.settled.repeats if repeat else self.settled.first
         if bucket[source] > 0:
             bucket[source] -= 1
@@ -278,17 +297,100 @@ class Reruns:
         )
 
     def written(self, input_id: int, record: Article | Reject) -> None:
-        """The writer wrote this input's record: an article is now in the store."""
+        """The writer wrote this input's record: an article is now in the store.
+
+        A save that fails is not only logged: the article goes to the run's `UNSAVED_FILE`
+        (replayed at close and at the next start), and the run exits 7 (`save_failed`)."""
         etag, modified = self._validators.pop(input_id, (None, None))
         pending = self._pending.pop(input_id, None)
-        if isinstance(record, Article):
-            signature = pending[2] if pending is not None else neardup.signature(record.text)
-            self._save(record, etag, modified, signature)
-        elif record.reason == RejectReason.unchanged and record.requested_url:
-            page = self.store.lookup([canonical_url(record.requested_url)])
-            if page is not None:
-                fetched = (record.fetched_at or datetime.now(UTC)).isoformat()
-                self.store.touch(page.key, fetched, etag, modified)
+        try:
+            if isinstance(record, Article):
+                signature = pending[2] if pending is not None else neardup.signature(record.text)
+                self._save(record, etag, modified, signature)
+            elif record.reason == RejectReason.unchanged and record.requested_url:
+                page = self.store.lookup([canonical_url(record.requested_url)])
+                if page is not None:
+                    fetched = (record.fetched_at or datetime.now(UTC)).isoformat()
+                    self.store.touch(page.key, fetched, etag, modified)
+        except Exception as exc:  # the line stands; the store must learn of it later
+            self.save_errors += 1
+            stats = self.crawler.stats
+            assert stats is not None
+            stats.inc_value("newscrawl/state/save_errors")
+            logger.error(
+                "newscrawl: state store save failed for %s (%s: %s)%s",
+                record.url, type(exc).__name__, exc,
+                "; kept for a retry in " + str(self.run_dir / UNSAVED_FILE)
+                if isinstance(record, Article) else "",
+            )  # fmt: skip
+            if isinstance(record, Article):
+                line = {
+                    "state": redacted(self.store_location),
+                    "run_id": self.run_id,
+                    "etag": etag,
+                    "last_modified": modified,
+                    "article": record.model_dump(mode="json"),
+                }
+                with (self.run_dir / UNSAVED_FILE).open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+    def _replay(self, path: Path) -> int:
+        """Save the articles of an `UNSAVED_FILE` into this store; returns how many are still
+        unsaved (kept in the file). A file fully replayed is renamed `*.replayed`."""
+        location = redacted(self.store_location)
+        kept: list[str] = []
+        for text in path.read_text(encoding="utf-8").splitlines():
+            try:
+                line = json.loads(text)
+                article = Article.model_validate(line["article"], context={"min_words": 0})
+            except (ValueError, KeyError, TypeError) as exc:
+                logger.error("newscrawl: %s: unreadable line kept (%s)", path, exc)
+                kept.append(text)
+                continue
+            if line.get("state") != location:  # written for another store
+                kept.append(text)
+                continue
+            try:
+                self._save(
+                    article, line.get("etag"), line.get("last_modified"),
+                    neardup.signature(article.text), run_id=str(line.get("run_id") or self.run_id),
+                )  # fmt: skip
+            except Exception as exc:
+                logger.error(
+                    "newscrawl: state store save failed again for %s: %s", article.url, exc
+                )
+                kept.append(text)
+        if kept:
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text("".join(text + "\n" for text in kept), encoding="utf-8")
+            os.replace(tmp, path)
+        else:
+            os.replace(path, path.with_name(path.name + ".replayed"))
+        return len(kept)
+
+    def _replay_earlier(self, output: Path) -> None:
+        """Before anything is fetched: articles earlier runs wrote but could not save are
+        saved now; if the store still refuses them the crawl does not start (it would export
+        them again)."""
+        remaining = 0
+        for path in sorted(output.glob(f"*/{UNSAVED_FILE}")):
+            before = len(path.read_text(encoding="utf-8").splitlines())
+            left = self._replay(path)
+            self.replayed_at_start += before - left
+            remaining += left
+            if left:
+                logger.error("newscrawl: %d article(s) of %s still not in the store", left, path)
+        if self.replayed_at_start:
+            logger.warning(
+                "newscrawl: %d article(s) earlier runs could not save are now in the state store",
+                self.replayed_at_start,
+            )
+        if remaining:
+            raise StateStoreError(
+                f"state store {redacted(self.store_location)} refuses to record {remaining}"
+                f" article(s) already exported (listed in {output}/*/{UNSAVED_FILE}); fix the"
+                " store (or point NEWSCRAWL_STATE elsewhere) and start again. Nothing was fetched."
+            )
 
     def navigated(self, input_id: int) -> None:
         """The input was a page crawled only for its links: nothing of it is recorded."""
@@ -296,8 +398,14 @@ class Reruns:
         self._pending.pop(input_id, None)
 
     def _save(
-        self, article: Article, etag: str | None, modified: str | None, signature: Signature
+        self,
+        article: Article,
+        etag: str | None,
+        modified: str | None,
+        signature: Signature,
+        run_id: str | None = None,
     ) -> None:
+        """Record an exported article (under the run that exported it: this one by default)."""
         keys = page_keys(article.requested_url, article.url, article.canonical_url)
         existing = self.store.lookup(keys)
         fetched = article.fetched_at.isoformat()
@@ -306,7 +414,7 @@ class Reruns:
             url=article.url,
             content_sha256=article.content_sha256,
             revision=article.revision,
-            run_id=self.run_id,
+            run_id=run_id or self.run_id,
             first_seen=existing.first_seen if existing is not None else fetched,
             last_fetched=fetched,
             etag=etag,
@@ -326,6 +434,12 @@ class Reruns:
             "attempt": self.attempt,
             "carried_over_records": self.settled.articles + self.settled.rejects,
             "torn_lines_dropped": self.settled.torn_lines,
+            "state_save": {
+                "ok": self.save_errors == 0,
+                "errors": self.save_errors,
+                "unsaved_at_close": self.unsaved,
+                "replayed_at_start": self.replayed_at_start,
+            },
         }
 
     def resume_command(self, reason: str) -> str | None:
@@ -354,6 +468,12 @@ class Reruns:
         return shlex.join(argv)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        unsaved = self.run_dir / UNSAVED_FILE
+        if unsaved.exists():  # retried once; what is left is saved by the next start
+            self.unsaved = self._replay(unsaved)
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.set_value("newscrawl/state/save_failed", self.save_errors > 0)
         if reason == "finished":  # the next start with this job directory is a new run
             self._write_job(finished=True)
 

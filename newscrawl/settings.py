@@ -29,6 +29,7 @@ NEWSCRAWL_EXTRACT_FUNCTION = "newscrawl.extraction.extract_article"  # page extr
 NEWSCRAWL_EXTRACT_WORKER_MAX_RSS = 224  # MB; a worker above it after a page is replaced; 0 = off
 EXTENSIONS: dict[str, int | None] = {"newscrawl.workers.ExtractionPool": 500}  # worker pool
 NEWSCRAWL_STATE = "data/state/newscrawl.sqlite3"  # what earlier runs exported (SQLite; locked)
+NEWSCRAWL_STATE_BUSY_TIMEOUT = 30.0  # seconds a store write waits for a lock another one holds
 NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD = 0.8  # MinHash similarity for near_duplicate: 0.7-1; 0 = off
 EXTENSIONS["newscrawl.reruns.Reruns"] = 100  # state store, run identity, resume after a kill
 SCHEDULER = "newscrawl.reruns.InputScheduler"  # memory queues even with JOBDIR (see reruns.py)

@@ -117,7 +117,7 @@ _COLUMNS = (
 class SqliteStateStore(StateStore):
     """The default store: one SQLite file (WAL), locked by `<file>.lock` while open."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout: float = 30.0) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = exclusive_lock(
@@ -126,7 +126,7 @@ class SqliteStateStore(StateStore):
             "or give this crawl its own store with -s NEWSCRAWL_STATE=PATH",
         )
         try:
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self._db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -220,15 +220,17 @@ class SqliteStateStore(StateStore):
             self._lock.close()
 
 
-def open_store(location: str) -> StateStore:
-    """The store at `location` (NEWSCRAWL_STATE): a SQLite file path, or a Redis URL."""
+def open_store(location: str, busy_timeout: float = 30.0) -> StateStore:
+    """The store at `location` (NEWSCRAWL_STATE): a SQLite file path, or a Redis URL.
+
+    `busy_timeout`: how long a SQLite write waits for a lock another connection holds."""
     if location.startswith(("redis://", "rediss://", "unix://")):
         from newscrawl.state_redis import RedisStateStore  # distributed mode
 
         return RedisStateStore.from_url(location)
     if "://" in location:
         raise StateStoreError(f"NEWSCRAWL_STATE={location}: only a SQLite file path is supported")
-    return SqliteStateStore(Path(location))
+    return SqliteStateStore(Path(location), busy_timeout)
 
 
 def _prefixed(alias: str) -> str:

@@ -105,12 +105,12 @@ class JsonLinesWriter:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ArticleItem):
-            if self._write(item.input_id, item.article.model_dump_json(), article=True):
+            if self._write(item.input_id, item.article, article=True):
                 self._written(item.input_id, item.article)
         elif isinstance(item, RejectItem):
-            if self._write(item.input_id, item.reject.model_dump_json(), article=False):
+            if self._write(item.input_id, item.reject, article=False):
+                self._count_reject(item.reject.reason)  # only a written reject is counted
                 self._written(item.input_id, item.reject)
-            self._count_reject(item.reject.reason)
         elif isinstance(item, NavigationItem):
             self._settle_navigation(item.input_id)
         else:
@@ -119,7 +119,12 @@ class JsonLinesWriter:
             logger.error("newscrawl: item of unknown type %s not written", type(item).__name__)
         return item
 
-    def _write(self, input_id: int, line: str, *, article: bool) -> bool:
+    def _write(self, input_id: int, record: Article | Reject, *, article: bool) -> bool:
+        """Write an input's one record, with its stable `input_id`; False if it has one."""
+        key = self.ledger.key(input_id)
+        if key is not None:
+            record = record.model_copy(update={"input_id": key})
+        line = record.model_dump_json()
         if not self.ledger.settle(input_id):
             self.stats.inc_value("newscrawl/accounting/extra_outcomes")
             logger.error(
@@ -135,14 +140,10 @@ class JsonLinesWriter:
         return True
 
     def _written(self, input_id: int, record: Article | Reject) -> None:
-        """Only now, with its line written, is an exported article recorded as seen."""
-        if self.reruns is None:
-            return
-        try:
+        """Only now, with its line written, is an exported article recorded as seen (a
+        failed save is kept and retried by `Reruns`, and fails the run with exit 7)."""
+        if self.reruns is not None:
             self.reruns.written(input_id, record)
-        except Exception:  # the line stands; the page is only fetched again next run
-            self.stats.inc_value("newscrawl/state/save_errors")
-            logger.exception("newscrawl: could not record input %s in the state store", input_id)
 
     def _settle_navigation(self, input_id: int) -> None:
         """A page crawled only for its links: it ends here, with no line in either file."""
@@ -183,10 +184,12 @@ class JsonLinesWriter:
     def _settle_leftovers(self, spider_name: str, finish_reason: str) -> None:
         """Inputs the run opened but never ended: written as rejects, so none is lost."""
         ledger = self.ledger
+        finished = finish_reason == "finished"
+        if not finished:
+            self._settle_unread(spider_name, finish_reason)
         lost = dict(ledger.pending)
         if not lost:
             return
-        finished = finish_reason == "finished"
         reason = RejectReason.internal_error if finished else RejectReason.not_processed
         detail = (
             "the run finished without an outcome for this input (a bug: please report it)"
@@ -196,13 +199,33 @@ class JsonLinesWriter:
         self.stats.set_value("newscrawl/accounting/unsettled", len(lost))
         for input_id, url in lost.items():
             reject = Reject(url=url, reason=reason, detail=detail, spider=spider_name)
-            self._write(input_id, reject.model_dump_json(), article=False)
-            self._count_reject(reason)
+            if self._write(input_id, reject, article=False):
+                self._count_reject(reason)
+
+    def _settle_unread(self, spider_name: str, finish_reason: str) -> None:
+        """A stopped run's input lines the spider never read: each a `not_processed` reject
+        naming its line, so the accounting covers the whole input, not only what was read."""
+        spider = self.crawler.spider
+        unread = getattr(spider, "unread_inputs", None)
+        if not callable(unread):
+            return
+        count = 0
+        for input_id, source, line_number in unread():
+            where = f"line {line_number} of the input" if line_number else "this input"
+            reject = Reject(
+                url=source, reason=RejectReason.not_processed, spider=spider_name,
+                detail=f"the run stopped ({finish_reason}) before {where} was read",
+            )  # fmt: skip
+            if self._write(input_id, reject, article=False):
+                self._count_reject(RejectReason.not_processed)
+                count += 1
+        self.stats.set_value("newscrawl/accounting/not_read", count)
 
     def _summary(self, finish_reason: str) -> dict[str, Any]:
         ledger = self.ledger
         assert self.run_dir is not None
         unsettled = int(self.stats.get_value("newscrawl/accounting/unsettled", 0))
+        not_read = int(self.stats.get_value("newscrawl/accounting/not_read", 0))
         outcomes = self.counts["articles"] + self.counts["rejects"] + self.counts["navigation"]
         finished = finish_reason == "finished"
         # A stopped run's unreached inputs are its `not_processed` rejects: each input still
@@ -221,7 +244,11 @@ class JsonLinesWriter:
             "started_at": self.started_at.isoformat(),
             "finished_at": datetime.now(UTC).isoformat(),
             "finish_reason": finish_reason,
-            **({"stopped": _stopped(finish_reason, unsettled, resume)} if not finished else {}),
+            **(
+                {"stopped": _stopped(finish_reason, unsettled, not_read, resume)}
+                if not finished
+                else {}
+            ),
             "files": {
                 "articles": str(self.run_dir / "articles.jsonl"),
                 "rejects": str(self.run_dir / "rejects.jsonl"),
@@ -267,12 +294,16 @@ _STOPPED_BY = {
 }
 
 
-def _stopped(reason: str, not_processed: int, resume: str | None) -> dict[str, Any]:
-    """run.json's `stopped`: a run that ended before it finished, and how to finish it."""
+def _stopped(reason: str, in_flight: int, not_read: int, resume: str | None) -> dict[str, Any]:
+    """run.json's `stopped`: a run that ended before it finished, and how to finish it.
+
+    `not_processed` counts every input left without an outcome: those opened (in flight) and
+    the input lines never read (`not_read`, a part of it)."""
     return {
         "reason": reason,
         "by": _STOPPED_BY.get(reason, reason),
-        "not_processed": not_processed,
+        "not_processed": in_flight + not_read,
+        "not_read": not_read,
         "resume_command": resume,
     }
 

@@ -123,6 +123,14 @@ class Article(BaseModel):
     schema_version: Literal["1.2"] = SCHEMA_VERSION
     url: AbsoluteUrl = Field(description="Final URL, after redirects.")
     requested_url: AbsoluteUrl = Field(description="URL as given in the input.")
+    input_id: str | None = Field(
+        default=None,
+        max_length=8192,
+        description=(
+            "The input this record settles, stable across attempts: `<source>#<position>`"
+            " (URL file and line, discovery source and position, distributed run and input)."
+        ),
+    )
     canonical_url: AbsoluteUrl | None = Field(description="<link rel=canonical> or og:url.")
     title: Title
     text: str = Field(description="Body paragraphs in order, separated by a blank line.")

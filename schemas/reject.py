@@ -49,6 +49,14 @@ class Reject(BaseModel):
     )
     spider: str
     requested_url: str | None = Field(default=None, max_length=4096)
+    input_id: str | None = Field(
+        default=None,
+        max_length=8192,
+        description=(
+            "The input this record settles, stable across attempts: `<source>#<position>`"
+            " (URL file and line, discovery source and position, distributed run and input)."
+        ),
+    )
     duplicate_of: str | None = Field(
         default=None,
         description=(

@@ -114,6 +114,21 @@ def _racing_pairs(base: str) -> list[tuple[set[str], str]]:
     ]
 
 
+def test_every_record_names_its_input_file_and_line(crawl: CrawlResult) -> None:
+    """`input_id` is `<URL file>#<line>`: each non-comment line's record carries its own."""
+    assert crawl.run_dir is not None
+    url_file = (crawl.run_dir.parents[2] / "urls.txt").resolve()
+    lines = {
+        f"{url_file}#{number}": text.strip()
+        for number, text in enumerate(url_file.read_text(encoding="utf-8").splitlines(), 1)
+        if text.strip() and not text.strip().startswith("#")
+    }
+    records = crawl.articles + crawl.rejects
+    assert Counter(r["input_id"] for r in records) == Counter(list(lines))  # each line once
+    for record in records:
+        assert _input_of(record) == lines[record["input_id"]]
+
+
 def test_each_input_has_its_expected_outcome(crawl: CrawlResult, inputs: dict[str, Any]) -> None:
     got = Counter(
         [(_input_of(a), "article") for a in crawl.articles]
@@ -331,3 +346,23 @@ def test_head_meta_refresh_finds_what_scrapy_finds(body: bytes, content_type: st
 
     ignore = ["script", "noscript"]
     assert head_meta_refresh(response(), ignore) == get_meta_refresh(response(), ignore)
+
+
+def test_a_record_refused_as_extra_is_not_counted_by_reason(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """A second record for one input is refused; run.json's counts then agree with the files."""
+    urls = tmp_path / "urls.txt"
+    missing, kept = f"{server.base}/missing", f"{server.base}/articles/wordpress_blog.html"
+    urls.write_text(f"{missing}\n{kept}\n", encoding="utf-8")
+    middlewares = '{"tests.support.doubled.DoubleHttpErrorReject": 10}'
+    result = run_crawl(
+        tmp_path / "out", "-a", f"urls={urls}", settings={"SPIDER_MIDDLEWARES": middlewares}
+    )
+    assert result.returncode == 3, result.log[-3000:]  # an extra record is an accounting failure
+    assert [(r["url"], r["reason"]) for r in result.rejects] == [(missing, "http_error")]
+    counts, accounting = result.run["counts"], result.run["accounting"]
+    assert counts["rejects"] == 1
+    assert counts["rejects_by_reason"] == {"http_error": 1}
+    assert accounting["extra_outcomes"] == 1
+    assert accounting["ok"] is False

@@ -185,6 +185,16 @@ def test_feeds_spider_reads_rss_atom_and_a_list_of_feeds(site: NewsSite, tmp_pat
             )  # fmt: skip
             assert via["published_at"].endswith(f"{story.year} 09:30:00 GMT")
     assert result.run["discovery"]["filtered"] == {"since": 2}
+    # Each record names its input: the feed that announced it and its position there.
+    records = result.articles + result.rejects
+    positions: dict[str, list[int]] = {}
+    for record in records:
+        source, _, number = record["input_id"].rpartition("#")
+        assert source == record["discovered_via"]["source"]
+        positions.setdefault(source, []).append(int(number))
+    assert {s: sorted(n) for s, n in positions.items()} == {
+        s: list(range(1, len(n) + 1)) for s, n in positions.items()
+    }
     sources = _sources(result)
     assert sources["feeds/rss.xml"] == ("ok", None)
     assert sources["feeds/atom.xml"] == ("ok", None)

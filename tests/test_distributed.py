@@ -202,6 +202,15 @@ def test_three_workers_sigkill_and_redis_restart(
     assert Counter(reject["reason"] for reject in rejects) == {
         "invalid_url": 1, "duplicate_url": 1, "http_error": 1,
     }  # fmt: skip
+    # Each record names the global input number `scrapy enqueue` gave its line, exactly once.
+    listed = {
+        f"{run_id}#{entry['input']}": entry["source"]
+        for entry in read_jsonl(run_dir / "inputs.jsonl")
+    }
+    records = articles + rejects
+    assert Counter(record["input_id"] for record in records) == Counter(list(listed))
+    for record in records:
+        assert (record.get("requested_url") or record["url"]) == listed[record["input_id"]]
 
 
 def test_scrapy_redis_lags_behind_scrapy(clean_redis: RedisServer) -> None:

@@ -317,7 +317,7 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 def _tear_a_line(run_dir: Path, settled: set[str], expected: Counter[tuple[str, str]]) -> None:
     """What a kill in the middle of a write leaves: half a record, no newline, not stored."""
     pending = next(url for url, outcome in expected if outcome == "article" and url not in settled)
-    record = json.dumps({"schema_version": "1.1", "url": pending, "requested_url": pending})
+    record = json.dumps({"schema_version": "1.2", "url": pending, "requested_url": pending})
     with (run_dir / "articles.jsonl").open("a", encoding="utf-8") as handle:
         handle.write(record[: len(record) // 2])
 
@@ -395,7 +395,7 @@ def test_ctrl_c_exits_5_with_its_accounting_ok_and_the_printed_command_resumes_i
     resume = f"{shlex.join(command)} -a resume={run_dir / 'job'}"
     assert run["stopped"] == {
         "reason": "shutdown", "by": "Ctrl-C or SIGTERM",
-        "not_processed": len(not_processed), "resume_command": resume,
+        "not_processed": len(not_processed), "not_read": 0, "resume_command": resume,
     }  # fmt: skip
     assert stdout.splitlines()[-2:] == [
         "STOPPED before it finished (Ctrl-C or SIGTERM; finish reason shutdown):"
@@ -415,6 +415,113 @@ def test_ctrl_c_exits_5_with_its_accounting_ok_and_the_printed_command_resumes_i
     assert result.run["reruns"]["attempt"] == 2
     refetched = sum(server.hits[page.split(server.base, 1)[1]] for page in pages) - fetched
     assert refetched == len(not_processed)  # only what the stopped attempt did not settle
+
+
+def test_lines_not_read_when_a_run_stops_are_recorded_and_resumed(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """Ctrl-C while the spider is still reading a long list: the lines it never read end as
+    `not_processed` rejects naming their line, so every line has its record; resume does them."""
+    pages = [f"{server.base}/gen/{n}.html" for n in range(3200, 3230)]
+    lines = pages + [pages[index % len(pages)] for index in range(20000)]
+    urls = _write_urls(tmp_path / "urls.txt", lines)
+    output, job = tmp_path / "out", tmp_path / "job"
+    command = _command(output, urls, tmp_path / "state.sqlite3", job, shorthand=False)
+    server.gen_delay = 0.2  # pages still in flight when the stop comes
+    try:
+        with (tmp_path / "err.txt").open("wb") as err:
+            process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
+            try:
+                deadline = time.monotonic() + 120
+                # The extraction pool starts with the first page: start() is reading the list.
+                while b"newscrawl: extracting in" not in (tmp_path / "err.txt").read_bytes():
+                    assert process.poll() is None, "crawl ended before Ctrl-C"
+                    assert time.monotonic() < deadline, "no page fetched"
+                    time.sleep(0.01)
+                process.send_signal(signal.SIGINT)
+                status = process.wait(timeout=120)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    finally:
+        server.gen_delay = 0.0
+    stderr = (tmp_path / "err.txt").read_text(encoding="utf-8")
+    (run_dir,) = output.glob("articles/*")
+    assert (run_dir / "run.json").exists(), stderr[-3000:]
+    stopped = CrawlResult(status, stderr, run_dir)
+    run = stopped.run
+    assert (status, run["finish_reason"]) == (5, "shutdown"), stderr[-3000:]
+    assert run["accounting"]["ok"] is True
+    assert run["counts"]["inputs"] == len(lines)  # the whole input, not only what was read
+    assert len(stopped.articles) + len(stopped.rejects) == len(lines)
+    unread = [r for r in stopped.rejects if r["detail"].endswith("of the input was read")]
+    numbers = [int(r["detail"].split("before line ", 1)[1].split()[0]) for r in unread]
+    first = len(lines) - len(unread) + 1
+    assert len(unread) > len(lines) // 2  # the stop came early in the list
+    assert numbers == list(range(first, len(lines) + 1))  # the rest of the file, in order
+    assert [r["url"] for r in unread] == lines[first - 1 :]
+    assert {r["reason"] for r in unread} == {"not_processed"}
+    assert run["stopped"]["not_read"] == len(unread)
+    not_processed = sum(1 for r in stopped.rejects if r["reason"] == "not_processed")
+    assert run["stopped"]["not_processed"] == not_processed
+    assert run["counts"]["rejects_by_reason"]["not_processed"] == not_processed
+    # The same command resumes the run: every line then has its final record.
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = CrawlResult(done.returncode, done.stderr, run_dir)
+    assert sorted(a["requested_url"] for a in result.articles) == sorted(pages)
+    assert Counter(r["reason"] for r in result.rejects) == {"duplicate_url": 20000}
+    assert result.run["accounting"]["ok"] is True
+    assert result.run["counts"]["inputs"] == len(lines)
+
+
+def test_a_failed_state_save_exits_7_and_the_page_is_not_exported_again(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """The store's database locked by another program for the whole run: the articles are
+    written, run.json says the saves failed, the crawl exits 7; the next start saves them
+    (or, the store still locked, refuses to start), so no page is exported twice."""
+    paths = ["/gen/3300.html", "/gen/3301.html"]
+    urls = _write_urls(tmp_path / "urls.txt", [server.base + path for path in paths])
+    state = tmp_path / "state.sqlite3"
+    SqliteStateStore(state).close()
+    settings = {"NEWSCRAWL_STATE": str(state), "NEWSCRAWL_STATE_BUSY_TIMEOUT": "0.2"}
+    holder = sqlite3.connect(state, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # a write lock, as a backup or a sqlite3 shell holds
+    try:
+        first = run_crawl(tmp_path / "out", "-a", f"urls={urls}", settings=settings)
+        assert first.returncode == 7, first.log[-3000:]
+        assert sorted(a["requested_url"] for a in first.articles) == [
+            server.base + path for path in paths
+        ]
+        assert first.run["accounting"]["ok"] is True  # every input has its record
+        assert first.run["reruns"]["state_save"] == {
+            "ok": False, "errors": 2, "unsaved_at_close": 2, "replayed_at_start": 0,
+        }  # fmt: skip
+        assert first.run_dir is not None
+        unsaved = _read_jsonl(first.run_dir / "state-unsaved.jsonl")
+        assert [u["article"]["url"] for u in unsaved] == [a["url"] for a in first.articles]
+        assert "state store save failed" in first.log
+        hits = _hits(server, paths)
+        # Still locked: the next crawl cannot record them, so it does not start at all.
+        blocked = run_crawl(tmp_path / "out", "-a", f"urls={urls}", settings=settings)
+        assert blocked.returncode == 1, blocked.log[-3000:]
+        assert "refuses to record 2 article(s) already exported" in blocked.log
+        assert _hits(server, paths) == hits
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    second = run_crawl(tmp_path / "out", "-a", f"urls={urls}", settings=settings)
+    assert second.returncode == 0, second.log[-3000:]
+    assert _hits(server, paths) == hits  # neither page fetched (nor exported) again
+    assert [r["reason"] for r in second.rejects] == ["seen_before", "seen_before"]
+    assert second.articles == []
+    assert second.run["reruns"]["state_save"] == {
+        "ok": True, "errors": 0, "unsaved_at_close": 0, "replayed_at_start": 2,
+    }  # fmt: skip
+    assert not (first.run_dir / "state-unsaved.jsonl").exists()
+    assert (first.run_dir / "state-unsaved.jsonl.replayed").exists()
 
 
 # --- the parts, without a crawl --------------------------------------------------------------

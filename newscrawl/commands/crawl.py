@@ -1,16 +1,18 @@
 """`scrapy crawl`, with an exit status cron and monitoring can act on.
 
 Scrapy's own `crawl` exits 0 whenever the spider started, even if records went missing.
-Exit statuses: 0 the run finished and every input has exactly one record; 1 the crawl could
-not start (bad arguments or `NEWSCRAWL_*` values, the state store or job directory in use,
+Exit statuses: 0 the run finished and every input has exactly one record; 1 the crawl could not
+start (bad arguments or `NEWSCRAWL_*` values, the state store or job directory in use,
 unwritable output, `-o`/`-O`/`FEEDS` asked for: one line on stderr says which); 3 the
 accounting check failed; 4 the share of `download_error`/`http_error` rejects among the pages
-requested passed
-`NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down); 5 the run was stopped
-before it finished (Ctrl-C, SIGTERM, a CLOSESPIDER_* limit), every input has its record (the
-unreached ones `not_processed`) and the summary prints the command that resumes it; 6 a
-discovery spider (sitemap, feeds) could read none of its sources (every sitemap, feed or
-robots.txt failed), so nothing was discovered. When several apply: 3, then 6, then 4, then 5.
+requested passed `NEWSCRAWL_MAX_ERROR_RATE` (a site blocking us, or the network down); 5 the
+run was stopped before it finished (Ctrl-C, SIGTERM, a CLOSESPIDER_* limit), every input has
+its record (the unreached ones `not_processed`) and the summary prints the command that resumes
+it; 6 a discovery spider (sitemap, feeds) could read none of its sources (every sitemap, feed
+or robots.txt failed), so nothing was discovered; 7 a state-store save failed (run.json
+`reruns.state_save`): the records are written, the articles the store missed are kept in the
+run's `state-unsaved.jsonl` and saved by the next start, so none is exported twice. When
+several apply: 3, then 7, then 6, then 4, then 5.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ EXIT_ACCOUNTING_FAILED = 3
 EXIT_ERROR_RATE = 4
 EXIT_STOPPED = 5
 EXIT_DISCOVERY_FAILED = 6
+EXIT_STATE_SAVE_FAILED = 7
 
 
 def output_problem(directory: Path) -> str | None:
@@ -153,6 +156,8 @@ class Command(crawl.Command):
             return
         if stats.get_value("newscrawl/accounting_ok") is False:
             self.exitcode = EXIT_ACCOUNTING_FAILED
+        elif stats.get_value("newscrawl/state/save_failed"):
+            self.exitcode = EXIT_STATE_SAVE_FAILED
         elif stats.get_value("newscrawl/discovery_failed"):
             self.exitcode = EXIT_DISCOVERY_FAILED
         elif stats.get_value("newscrawl/error_rate_exceeded"):

@@ -3,7 +3,8 @@
 RUN_DIR is `<output>/<spider>/<run_id>/` holding `inputs.jsonl` (written by `scrapy enqueue`)
 and the workers' `part-<worker>/` directories (each with articles.jsonl, rejects.jsonl and
 run.json). Every enqueued input must have exactly one record across all parts, matched by
-its source (the record's `requested_url`, else its `url`, as resume does). A `not_processed`
+its global input number (`inputs.jsonl` → `input`, the record's `input_id` `<run_id>#<n>`;
+by the record's `requested_url`, else its `url`, for records without one). A `not_processed`
 reject (a worker stopped with the input unfinished and handed it back) is dropped when
 another worker wrote the input's record; so is a `seen_before` naming this same run (a worker
 was killed after writing the article but before saying so, and the input, handed to another
@@ -92,10 +93,14 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
     if not manifest.is_file():
         raise UsageError(f"{manifest} not found: not a distributed run directory")
     expected: Counter[str] = Counter()
+    sources: dict[str, str] = {}  # input key -> its URL (or raw line), to name it in run.json
     with manifest.open(encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
-                expected[json.loads(line)["source"]] += 1
+                listed = json.loads(line)
+                key = _input_key(run_dir.name, listed.get("input"), listed["source"])
+                expected[key] += 1
+                sources[key] = listed["source"]
     parts = sorted(path for path in run_dir.glob("part-*") if path.is_dir())
     workers: dict[str, Any] = {}
     started: list[str] = []
@@ -124,6 +129,7 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             for line in complete.splitlines():
                 record = json.loads(line)
                 source = str(record.get("requested_url") or record.get("url") or "")
+                source = record.get("input_id") or source  # its global input id (schema 1.2)
                 record["_killed"] = info is None
                 records.append((source, is_article, line, record))
     found: Counter[str] = Counter(source for source, *_ in records)
@@ -152,8 +158,8 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             from_killed += 1
             drop.add(index)
     kept = [entry for index, entry in enumerate(records) if index not in drop]
-    missing = sorted(s for s in expected if found[s] < expected[s])
-    duplicated = sorted(s for s in found if found[s] > expected[s])
+    missing = sorted(sources.get(s, s) for s in expected if found[s] < expected[s])
+    duplicated = sorted(sources.get(s, s) for s in found if found[s] > expected[s])
     reasons: Counter[str] = Counter()
     for name, want in (("articles.jsonl", True), ("rejects.jsonl", False)):
         tmp = run_dir / (name + ".tmp")
@@ -206,6 +212,12 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
     tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, run_dir / "run.json")
     return summary
+
+
+def _input_key(run_id: str, number: object, source: str) -> str:
+    """How a listed input and its record are matched: `<run_id>#<global input number>`, the
+    record's `input_id`; by the source URL for inputs listed without a number."""
+    return f"{run_id}#{number}" if number is not None else source
 
 
 def merged_discovery(run_dir: Path) -> dict[str, Any]:

@@ -34,6 +34,9 @@ class ArticlesSpider(NewsSpider):
         # Inputs already scheduled, by URL key: repeats are rejected without a second fetch.
         # On disk (newscrawl.runkeys), so memory does not grow with the length of the list.
         self._first_seen = RunKeys()
+        # The input lines as start() reads them: what it had not read when the run stopped is
+        # read by `unread_inputs`, so every line of the input still ends as one record.
+        self._lines: Iterator[InputLine] | None = None
 
     def inputs(self) -> Iterator[InputLine]:
         """The inputs in order: the single `url` first, then the lines of the `urls` file."""
@@ -63,16 +66,12 @@ class ArticlesSpider(NewsSpider):
         )
         from_argument = Discovery(kind="list", source=None)
         reruns = self.crawler.get_extension(Reruns)
-        for line in self.inputs():
-            source = (line.url or line.raw)[:MAX_REJECT_URL]
-            key = url_key(line.url) if line.url is not None else None
-            first = self._first_seen.add(key, source) if key is not None else None
-            if reruns is not None and reruns.take_settled(source, repeat=first is not None):
-                self.ledger.carry_over()  # an earlier attempt of this run wrote its record
-                self.crawler.stats.inc_value("newscrawl/inputs")
-                self.crawler.stats.inc_value("newscrawl/resume/carried_over")
+        self._lines = self.inputs()
+        for line in self._lines:
+            source, first = self._admit(line, reruns)
+            if source is None:
                 continue
-            input_id = self.open_input(source)
+            input_id = self.open_input(source, self._input_key(line.line_number))
             via = from_file if line.line_number else from_argument
             if line.url is None:
                 where = f"line {line.line_number}" if line.line_number else "-a url"
@@ -100,3 +99,38 @@ class ArticlesSpider(NewsSpider):
                     " (-a refresh=true refetches)",
                     duplicate_of=earlier.url, discovered_via=via,
                 )  # fmt: skip
+
+    def _admit(self, line: InputLine, reruns: Reruns | None) -> tuple[str | None, str | None]:
+        """(the input's source, the earlier line it repeats), or (None, None) when an earlier
+        attempt of this run already wrote its record (carried over, not opened again)."""
+        source = (line.url or line.raw)[:MAX_REJECT_URL]
+        page = url_key(line.url) if line.url is not None else None
+        first = self._first_seen.add(page, source) if page is not None else None
+        key = self._input_key(line.line_number)
+        if reruns is not None and reruns.take_settled(source, repeat=first is not None, key=key):
+            self.ledger.carry_over()
+            self.crawler.stats.inc_value("newscrawl/inputs")
+            self.crawler.stats.inc_value("newscrawl/resume/carried_over")
+            return None, None
+        return source, first
+
+    def unread_inputs(self) -> Iterator[tuple[int, str, int]]:
+        """The input lines start() never read (the run stopped first), each opened now:
+        (input id, source, line number). Streamed: the rest of the file is read line by line."""
+        reruns = self.crawler.get_extension(Reruns)
+        if self._lines is None:  # stopped before start() read anything: the whole input
+            self._lines = self.inputs()
+        for line in self._lines:
+            source, _first = self._admit(line, reruns)
+            if source is not None:
+                yield (
+                    self.open_input(source, self._input_key(line.line_number)),
+                    source,
+                    line.line_number,
+                )
+
+    def _input_key(self, line_number: int) -> str:
+        """`<URL file>#<line>` (the file as given, resolved), or `-a url#0` for the argument."""
+        if line_number == 0 or self.params.urls is None:
+            return "-a url#0"
+        return f"{self.params.urls.resolve()}#{line_number}"

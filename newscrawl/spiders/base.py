@@ -8,7 +8,7 @@ is decided here, so all spiders treat pages alike.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -63,10 +63,16 @@ class NewsSpider(Spider):
         if host:
             self.user_hosts.add(host.lower())
 
-    def open_input(self, url: str) -> int:
-        """Take responsibility for one input; it must end as exactly one item."""
+    def open_input(self, url: str, key: str | None = None) -> int:
+        """Take responsibility for one input; it must end as exactly one item. `key` is its
+        stable id from its source (`<source>#<position>`), written on its record."""
         self.crawler.stats.inc_value("newscrawl/inputs")
-        return self.ledger.open(url[:MAX_REJECT_URL])
+        return self.ledger.open(url[:MAX_REJECT_URL], key)
+
+    def unread_inputs(self) -> Iterator[tuple[int, str, int]]:
+        """Inputs the spider had not read when the run stopped, each opened now: (input id,
+        source, line number). None here; spiders reading an input file yield its rest."""
+        return iter(())
 
     def page_request(
         self, input_id: int, url: str, discovered_via: Discovery | None = None

@@ -53,6 +53,7 @@ class DiscoverySpider(NewsSpider):
         self._accepted = 0
         self._sources_requested = 0
         self._sources_pending = 0  # sources requested and not yet read (or failed)
+        self._positions: Counter[str] = Counter()  # URLs accepted per source (input ids)
 
     def offer(self, url: str, via: Discovery) -> Request | RejectItem | FrontierEntry | None:
         """What an announced URL becomes: a request; a `seen_before` reject when an earlier
@@ -68,7 +69,9 @@ class DiscoverySpider(NewsSpider):
         if self.frontier is not None:
             host = (urlsplit(url).hostname or "").lower()
             return FrontierEntry(url, via, trusted=host in self.user_hosts)
-        input_id = self.open_input(url)
+        source = via.source or self.name
+        self._positions[source] += 1
+        input_id = self.open_input(url, f"{source}#{self._positions[source]}")
         reruns = self.crawler.get_extension(Reruns)
         earlier = reruns.exported_before(url) if reruns is not None else None
         if earlier is not None and self.params.refresh:
