@@ -214,9 +214,39 @@ def test_guard_takes_plain_trafilatura_when_ours_is_navigation() -> None:
     case = CASES["split_body_newsletter_box"]
     html = (FIXTURES / "split_body_newsletter_box.html").read_bytes()
     assert article._needs_guard(NAV_LINES, page_prose=2000)
-    paragraphs, source = article._guarded(NAV_LINES, "precision", html, case["url"])
+    paragraphs, source = article._guarded(NAV_LINES, "precision", html, case["url"], 2000)
     assert source == "guard"
     assert paragraphs[0] == case["text"].split("\n\n")[0]
+
+
+def test_guard_runs_trafilaturas_fallbacks_only_when_the_fast_plain_pass_fails_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The plain pass runs without trafilatura's readability/justext comparison first; on
+    # this page it finds the article, so the slow cascade (fast=False) never runs.
+    case = CASES["split_body_newsletter_box"]
+    html = (FIXTURES / "split_body_newsletter_box.html").read_bytes()
+    passes: list[bool] = []
+    real = article._extract_paragraphs
+
+    def recording(root: object, url: str, **options: bool) -> list[str]:
+        passes.append(options.get("fast", True))
+        return real(root, url, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(article, "_extract_paragraphs", recording)
+    assert article._guarded(NAV_LINES, "precision", html, case["url"], 2000)[1] == "guard"
+    assert passes == [True]
+    # A page whose text is one run of menu words, no sentence: the fast pass finds no
+    # prose, so the full cascade is tried as well.
+    menu = " ".join(NAV_LINES * 40)
+    passes.clear()
+    article._guarded([], "precision", _page(f"<div>{menu}</div>"), "https://example.org/", 0)
+    assert passes == [True, False]
+
+
+def test_prose_is_told_from_run_together_menus() -> None:
+    assert article._reads_as_prose([BODY, "Short line"])
+    assert not article._reads_as_prose([" ".join(NAV_LINES * 20), BODY[:40] + "."])
 
 
 def test_guard_keeps_our_body_when_it_holds_what_plain_trafilatura_finds() -> None:
@@ -224,7 +254,8 @@ def test_guard_keeps_our_body_when_it_holds_what_plain_trafilatura_finds() -> No
     html = (FIXTURES / "split_body_newsletter_box.html").read_bytes()
     ours = case["text"].split("\n\n")
     assert not article._needs_guard(ours, page_prose=len(case["text"]))
-    assert article._guarded(ours, "precision", html, case["url"]) == (ours, "precision")
+    guarded = article._guarded(ours, "precision", html, case["url"], len(case["text"]))
+    assert guarded == (ours, "precision")
 
 
 def test_a_paragraph_repeated_in_another_version_is_not_put_back() -> None:
