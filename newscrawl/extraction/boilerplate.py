@@ -340,6 +340,7 @@ def prune_tree(root: lxml_html.HtmlElement, body_floor: int) -> list[Removal]:
     """
     removals: list[Removal] = []
     alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
+    pictured = _pictured_blocks(root)
     skip = 0
     for element in list(root.iter(*_PRUNED_TAGS)):
         if skip:
@@ -364,7 +365,7 @@ def prune_tree(root: lxml_html.HtmlElement, body_floor: int) -> list[Removal]:
             if tag == "div" and len(element) == 0 and _is_line_break(element):
                 element.tag = "br"
                 continue
-            text, rule = _block_rule(element, alts, body_floor)
+            text, rule = _block_rule(element, alts, body_floor, element in pictured)
         if rule is not None:
             removals.append(Removal(text[:300], rule))
             skip = sum(1 for _ in element.iter(*_PRUNED_TAGS)) - 1
@@ -377,18 +378,32 @@ def _is_line_break(element: lxml_html.HtmlElement) -> bool:
     return not (element.text or "").strip() and bool((element.tail or "").strip())
 
 
+def _pictured_blocks(root: lxml_html.HtmlElement) -> set[lxml_html.HtmlElement]:
+    """The `figure` and `div` elements with a picture or video somewhere inside, found in
+    one pass up from each picture (not one search of each container's subtree). Taken
+    before pruning: a container whose picture went with a removed block is still in the
+    set, which only sends it to the rules that check for the picture themselves."""
+    found: set[lxml_html.HtmlElement] = set()
+    for media in root.iter("img", "picture", "video", "iframe"):
+        for ancestor in media.iterancestors("figure", "div"):
+            if ancestor in found:
+                break
+            found.add(ancestor)
+    return found
+
+
 def _block_rule(
-    element: lxml_html.HtmlElement, alts: set[str], body_floor: int
+    element: lxml_html.HtmlElement, alts: set[str], body_floor: int, pictured: bool
 ) -> tuple[str, str | None]:
-    """The block's text (or "" when it was not needed) and the rule that removes it."""
+    """The block's text (or "" when it was not needed) and the rule that removes it.
+
+    `pictured`: the block is a `figure` or `div` with a picture inside (`_pictured_blocks`).
+    """
     named = _has_boilerplate_name(element)
     has_blocks = any(child.tag in _BLOCK_TAGS for child in element)
-    if has_blocks and not named and element.tag != "figcaption":
-        pictured = element.tag in {"figure", "div"} and (
-            next(element.iter("img", "picture", "video", "iframe"), None) is not None
-        )
-        if not pictured and not is_teaser_heading(_first_line(element)):
-            return "", None
+    container = has_blocks and not named and element.tag != "figcaption" and not pictured
+    if container and not is_teaser_heading(_first_line(element)):
+        return "", None
     text = normalise_space(element.text_content())
     if element.tag == "figcaption":
         return text, "caption_credit"
@@ -402,7 +417,7 @@ def _block_rule(
         if is_teaser_heading(_first_line(element)) and _link_density(element, len(text)) > 0.3:
             return text, "teaser_block"
         return text, None
-    rule = classify_line(text)
+    rule = _classify(text)
     if rule is not None:
         return text, rule
     if text in alts:
