@@ -202,6 +202,9 @@ _CAPTION_MAX_UNSPACED = 120
 _HEADLINE_MAX_WORDS = 20
 _TEASER_LINK_DENSITY = 0.9
 _CLUSTER_MIN_LINKS = 3
+# `_is_labelled_teaser`: the separators that end a label before a linked headline.
+_LABEL_SEPARATORS = ("|", ":", "»", ">", "–", "—")
+_LABEL_MAX_WORDS = 6
 _URL_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net)\b", re.IGNORECASE)
 _SENTENCE_ENDS = (".", "!", "?", '"', "”", "»", "“")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -422,9 +425,30 @@ def _block_rule(
         return text, rule
     if text in alts:
         return text, "image_alt_text"
-    if _is_teaser_link(element, text):
+    if _is_teaser_link(element, text) or _is_labelled_teaser(element, text):
         return text, "link_line"
     return text, None
+
+
+def _is_labelled_teaser(element: lxml_html.HtmlElement, text: str) -> bool:
+    """A linked headline behind a bold label: "<b>READ ALSO |</b> <a>Headline</a>".
+
+    Sites write "read also", "more on this" in their own language and wording, so the
+    label is recognised by its form, not its words: a bold or strong lead of at most
+    _LABEL_MAX_WORDS words ending in a separator (| : » > – —), then one link holding the
+    rest of the line, itself a headline (a few words, no sentence end, no address).
+    """
+    if element.tag not in {"p", "div"} or len(element) != 2 or (element.text or "").strip():
+        return False
+    label, link = element[0], element[1]
+    if label.tag not in {"strong", "b"} or link.tag != "a" or (link.tail or "").strip():
+        return False
+    lead = normalise_space(label.text_content())
+    if not lead.endswith(_LABEL_SEPARATORS) or len(lead.split()) > _LABEL_MAX_WORDS:
+        return False
+    if (label.tail or "").strip():
+        return False
+    return _is_teaser_text(normalise_space(link.text_content()))
 
 
 def _is_teaser_link(element: lxml_html.HtmlElement, text: str) -> bool:
