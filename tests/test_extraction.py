@@ -89,6 +89,9 @@ def _page(body: str, head: str = "") -> str:
         ("Follow him on Twitter @someone.", "call_to_action"),
         ("Get the day’s top headlines delivered to your inbox every morning.", "call_to_action"),
         ("Have a tip? Jane Doe may be reached at jane@example.org.", "call_to_action"),
+        ("Follow the Valley Courier on WhatsApp for breaking news.", "call_to_action"),
+        ("Folgst du schon dem Rheinboten auf Whatsapp?", "call_to_action"),
+        ("Abonniere den Whatsapp-Kanal vom Rheinboten und verpasse nichts.", "call_to_action"),
         ("Was this page helpful?", "label"),
         ("Reading time: 4 minutes", "label"),
         ("Updated at 1:23 p.m.", "dateline"),
@@ -110,6 +113,8 @@ def test_boilerplate_lines_are_classified(line: str, rule: str) -> None:
         "Her followers on Twitter doubled after the speech, aides said.",
         "The company said it would update investors on Monday.",
         "Reporting by the BBC found that the council had known for years.",
+        "Die Gruppe tauschte sich auf Whatsapp aus, folgte aber keinem Plan.",
+        "Wer den Kanal abonniert, bekommt jeden Morgen eine Übersicht.",
     ],
 )
 def test_body_lines_that_look_like_boilerplate_are_kept(line: str) -> None:

@@ -50,7 +50,7 @@ _LABEL_LINES = re.compile(
 # _CTA_MAX_WORDS words, since they come with the site's name or a handle around them.
 _CALL_TO_ACTION = re.compile(
     r"""(?:
-        \bfollow\ (?:us|me|him|her|them|[\w'’.@-]+(?:\ [\w'’.@-]+){0,3})\ on\ (?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|x)\b
+        \bfollow\ (?:us|me|him|her|them|[\w'’.@-]+(?:\ [\w'’.@-]+){0,3})\ on\ (?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|whatsapp|telegram|x)\b
       | \bfollow\ (?:us|me|him|her|them)\ (?:at|@)
       | \b(?:sign\ up|subscribe|register)\ (?:to|for)\ (?:our|the|my|his|her)\b[^.!?]{0,60}\b(?:newsletters?|alerts|updates|e-?mails?|bulletins?)\b
       | \bsubscribe\ to\ [^.!?]{0,40}newsletters?\b
@@ -61,6 +61,8 @@ _CALL_TO_ACTION = re.compile(
       | \byour\ feedback\ helps\b | \bwas\ this\ (?:page|article)\ helpful\b
       | \bif\ you\ (?:enjoyed|liked|value)\ (?:this|our)\ (?:article|story|post|journalism|reporting)\b
       | \bfolgen\ sie\ uns\b | \babonnieren\ sie\ (?:unseren|den)\ newsletter\b
+      | \bfolgst\ du\ [^.!?]{0,40}\bauf\ (?:whatsapp|telegram|instagram|facebook|tiktok|youtube|x)\b
+      | \babonniere\ (?:den|unseren)\ [^.!?]{0,40}(?:kanal|newsletter)\b
       | \bsuivez-nous\b | \binscrivez-vous\ (?:à|a)\ (?:notre|la)\ newsletter\b
       | \bs[ií]guenos\ en\b | \bsuscr[ií]bete\ a\b | \bseguici\ su\b | \biscriviti\ alla\ newsletter\b
     )""",
