@@ -76,6 +76,8 @@ _DROPPED_TAGS = (
 _SIBLING_EVIDENCE = 3
 _SIBLING_MIN_CHARS = 80
 _OVERLAP_CHARS = 40
+# Quote marks `_drop_pull_quotes` strips before comparing a pull quote with the body.
+_NO_QUOTES = str.maketrans("", "", '"“”„«»‘’‚‹›「」『』')
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 # A body this short on a page that declares restricted access is the teaser before a paywall.
 TEASER_MAX_WORDS = 250
@@ -148,8 +150,10 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
         paragraphs, text_source = _guarded(paragraphs, text_source, html, url, page_prose)
     if meta.published_at is None:
         _fill_from_layout(meta, root, url)
+    paragraphs, repeats = _drop_pull_quotes(paragraphs)
     title = _strip_site_suffix(meta.title, meta.site_name)
     kept, dropped = clean_paragraphs(paragraphs, title, image_alts)
+    dropped = repeats + dropped
     text = "\n\n".join(kept)
     return ArticleFields(
         title=title,
@@ -503,6 +507,38 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         restored.append(text)
         restored.extend(inserts.get(index, []))
     return restored
+
+
+def _drop_pull_quotes(paragraphs: list[str]) -> tuple[list[str], list[Removal]]:
+    """Drop a paragraph that repeats a quotation from another one: a pull quote.
+
+    Magazines set a quote from the body again in large type (a `blockquote` widget, an
+    aside) a few paragraphs away, with or without its quote marks. A line of
+    _SIBLING_MIN_CHARS or more characters is that copy when, without quote marks and
+    whitespace, it is a part of another paragraph that differs from it (longer, or the
+    same words with quote marks added or taken away), and one of the two is a quotation
+    (holds a quote mark). Lines that recur whole and alike are left alone: a meal plan's
+    repeated dishes, a caption repeated as text, short subheadings.
+    """
+    bare = [_bare(p) for p in paragraphs]
+    plain = [b.translate(_NO_QUOTES) for b in bare]
+    quoted = [len(p) != len(b) for p, b in zip(plain, bare, strict=True)]
+    kept: list[str] = []
+    removed: list[Removal] = []
+    for index, text in enumerate(paragraphs):
+        line = plain[index]
+        repeat = len(text) >= _SIBLING_MIN_CHARS and any(
+            bare[other] != bare[index]
+            and (quoted[other] or quoted[index])
+            and line in plain[other]
+            and (len(plain[other]) > len(line) or not quoted[index])
+            for other in range(len(paragraphs))
+        )
+        if repeat:
+            removed.append(Removal(text[:300], "pull_quote"))
+        else:
+            kept.append(text)
+    return kept, removed
 
 
 def _is_prose(text: str, element: lxml_html.HtmlElement, kept: str) -> bool:
