@@ -276,8 +276,8 @@ def test_a_paragraph_repeated_in_another_version_is_not_put_back() -> None:
 
 
 def test_a_pull_quote_goes_but_lines_that_recur_whole_stay() -> None:
-    quote = "“Give it a few quiet years and the sea gives back more than we ever took from it,” he said."
-    pull = "Give it a few quiet years and the sea gives back more than we ever took from it"
+    pull = "Give it a few quiet years and the sea gives back far more than we ever took from it"
+    quote = f"“{pull},” he said."
     dish = "Slow cooker beef chili, 1 Tbsp. cilantro or green onions (optional), 10 olives or seeds"
     kept, removed = article._drop_pull_quotes([BODY, quote, dish, pull, dish, BODY])
     assert kept == [BODY, quote, dish, dish, BODY]
