@@ -523,11 +523,13 @@ def _drop_pull_quotes(paragraphs: list[str]) -> tuple[list[str], list[Removal]]:
     bare = [_bare(p) for p in paragraphs]
     plain = [b.translate(_NO_QUOTES) for b in bare]
     quoted = [len(p) != len(b) for p, b in zip(plain, bare, strict=True)]
+    joined = "\n".join(plain)
     kept: list[str] = []
     removed: list[Removal] = []
     for index, text in enumerate(paragraphs):
         line = plain[index]
-        repeat = len(text) >= _SIBLING_MIN_CHARS and any(
+        # One scan of the whole text first: most lines occur once, as themselves.
+        repeat = len(text) >= _SIBLING_MIN_CHARS and joined.count(line) > 1 and any(
             bare[other] != bare[index]
             and (quoted[other] or quoted[index])
             and line in plain[other]
