@@ -529,12 +529,16 @@ def _drop_pull_quotes(paragraphs: list[str]) -> tuple[list[str], list[Removal]]:
     for index, text in enumerate(paragraphs):
         line = plain[index]
         # One scan of the whole text first: most lines occur once, as themselves.
-        repeat = len(text) >= _SIBLING_MIN_CHARS and joined.count(line) > 1 and any(
-            bare[other] != bare[index]
-            and (quoted[other] or quoted[index])
-            and line in plain[other]
-            and (len(plain[other]) > len(line) or not quoted[index])
-            for other in range(len(paragraphs))
+        repeat = (
+            len(text) >= _SIBLING_MIN_CHARS
+            and joined.count(line) > 1
+            and any(
+                bare[other] != bare[index]
+                and (quoted[other] or quoted[index])
+                and line in plain[other]
+                and (len(plain[other]) > len(line) or not quoted[index])
+                for other in range(len(paragraphs))
+            )
         )
         if repeat:
             removed.append(Removal(text[:300], "pull_quote"))
