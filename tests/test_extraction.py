@@ -89,6 +89,9 @@ def _page(body: str, head: str = "") -> str:
         ("Follow him on Twitter @someone.", "call_to_action"),
         ("Get the day’s top headlines delivered to your inbox every morning.", "call_to_action"),
         ("Have a tip? Jane Doe may be reached at jane@example.org.", "call_to_action"),
+        ("Follow the Valley Courier on WhatsApp for breaking news.", "call_to_action"),
+        ("Folgst du schon dem Rheinboten auf Whatsapp?", "call_to_action"),
+        ("Abonniere den Whatsapp-Kanal vom Rheinboten und verpasse nichts.", "call_to_action"),
         ("Was this page helpful?", "label"),
         ("Reading time: 4 minutes", "label"),
         ("Updated at 1:23 p.m.", "dateline"),
@@ -110,6 +113,8 @@ def test_boilerplate_lines_are_classified(line: str, rule: str) -> None:
         "Her followers on Twitter doubled after the speech, aides said.",
         "The company said it would update investors on Monday.",
         "Reporting by the BBC found that the council had known for years.",
+        "Die Gruppe tauschte sich auf Whatsapp aus, folgte aber keinem Plan.",
+        "Wer den Kanal abonniert, bekommt jeden Morgen eine Übersicht.",
     ],
 )
 def test_body_lines_that_look_like_boilerplate_are_kept(line: str) -> None:
@@ -214,9 +219,39 @@ def test_guard_takes_plain_trafilatura_when_ours_is_navigation() -> None:
     case = CASES["split_body_newsletter_box"]
     html = (FIXTURES / "split_body_newsletter_box.html").read_bytes()
     assert article._needs_guard(NAV_LINES, page_prose=2000)
-    paragraphs, source = article._guarded(NAV_LINES, "precision", html, case["url"])
+    paragraphs, source = article._guarded(NAV_LINES, "precision", html, case["url"], 2000)
     assert source == "guard"
     assert paragraphs[0] == case["text"].split("\n\n")[0]
+
+
+def test_guard_runs_trafilaturas_fallbacks_only_when_the_fast_plain_pass_fails_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The plain pass runs without trafilatura's readability/justext comparison first; on
+    # this page it finds the article, so the slow cascade (fast=False) never runs.
+    case = CASES["split_body_newsletter_box"]
+    html = (FIXTURES / "split_body_newsletter_box.html").read_bytes()
+    passes: list[bool] = []
+    real = article._extract_paragraphs
+
+    def recording(root: object, url: str, **options: bool) -> list[str]:
+        passes.append(options.get("fast", True))
+        return real(root, url, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(article, "_extract_paragraphs", recording)
+    assert article._guarded(NAV_LINES, "precision", html, case["url"], 2000)[1] == "guard"
+    assert passes == [True]
+    # A page whose text is one run of menu words, no sentence: the fast pass finds no
+    # prose, so the full cascade is tried as well.
+    menu = " ".join(NAV_LINES * 40)
+    passes.clear()
+    article._guarded([], "precision", _page(f"<div>{menu}</div>"), "https://example.org/", 0)
+    assert passes == [True, False]
+
+
+def test_prose_is_told_from_run_together_menus() -> None:
+    assert article._reads_as_prose([BODY, "Short line"])
+    assert not article._reads_as_prose([" ".join(NAV_LINES * 20), BODY[:40] + "."])
 
 
 def test_guard_keeps_our_body_when_it_holds_what_plain_trafilatura_finds() -> None:
@@ -224,7 +259,8 @@ def test_guard_keeps_our_body_when_it_holds_what_plain_trafilatura_finds() -> No
     html = (FIXTURES / "split_body_newsletter_box.html").read_bytes()
     ours = case["text"].split("\n\n")
     assert not article._needs_guard(ours, page_prose=len(case["text"]))
-    assert article._guarded(ours, "precision", html, case["url"]) == (ours, "precision")
+    guarded = article._guarded(ours, "precision", html, case["url"], len(case["text"]))
+    assert guarded == (ours, "precision")
 
 
 def test_a_paragraph_repeated_in_another_version_is_not_put_back() -> None:
@@ -237,3 +273,12 @@ def test_a_paragraph_repeated_in_another_version_is_not_put_back() -> None:
     )
     root = lxml_html.fromstring(html)
     assert article._restore_siblings(root, kept) == kept
+
+
+def test_a_pull_quote_goes_but_lines_that_recur_whole_stay() -> None:
+    pull = "Give it a few quiet years and the sea gives back far more than we ever took from it"
+    quote = f"“{pull},” he said."
+    dish = "Slow cooker beef chili, 1 Tbsp. cilantro or green onions (optional), 10 olives or seeds"
+    kept, removed = article._drop_pull_quotes([BODY, quote, dish, pull, dish, BODY])
+    assert kept == [BODY, quote, dish, dish, BODY]
+    assert [(r.text, r.rule) for r in removed] == [(pull, "pull_quote")]

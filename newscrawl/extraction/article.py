@@ -76,6 +76,8 @@ _DROPPED_TAGS = (
 _SIBLING_EVIDENCE = 3
 _SIBLING_MIN_CHARS = 80
 _OVERLAP_CHARS = 40
+# Quote marks `_drop_pull_quotes` strips before comparing a pull quote with the body.
+_NO_QUOTES = str.maketrans("", "", '"“”„«»‘’‚‹›「」『』')
 _TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ")
 # A body this short on a page that declares restricted access is the teaser before a paywall.
 TEASER_MAX_WORDS = 250
@@ -145,11 +147,13 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
     is_listing = meta.is_listing or (not meta.is_article and _looks_like_listing(root))
     paragraphs, text_source = _body_paragraphs(root, url, meta.article_body)
     if not is_listing and _needs_guard(paragraphs, page_prose):
-        paragraphs, text_source = _guarded(paragraphs, text_source, html, url)
+        paragraphs, text_source = _guarded(paragraphs, text_source, html, url, page_prose)
     if meta.published_at is None:
         _fill_from_layout(meta, root, url)
+    paragraphs, repeats = _drop_pull_quotes(paragraphs)
     title = _strip_site_suffix(meta.title, meta.site_name)
     kept, dropped = clean_paragraphs(paragraphs, title, image_alts)
+    dropped = repeats + dropped
     text = "\n\n".join(kept)
     return ArticleFields(
         title=title,
@@ -229,19 +233,29 @@ def _looks_like_navigation(paragraphs: list[str]) -> bool:
 
 
 def _guarded(
-    paragraphs: list[str], source: str, html: str | bytes, url: str
+    paragraphs: list[str], source: str, html: str | bytes, url: str, page_prose: int
 ) -> tuple[list[str], str]:
     """Our body, or plain trafilatura's when ours lost most of what a plain pass finds.
 
-    The plain pass (trafilatura's default mode, its own fallbacks on, on the page as served,
-    before our pruning) runs only on the pages `_needs_guard` picks. Its body wins when ours
-    holds less than half of its text, or ours reads like navigation and its own does not
-    and is more than twice as long.
+    The plain pass (trafilatura's default mode on the page as served, before our pruning)
+    runs only on the pages `_needs_guard` picks, first without trafilatura's own fallbacks
+    (readability, justext: 20 to 60 ms on a large page). They run as well only when ours
+    found nothing or a menu, and that first plain pass too finds too little
+    (`_needs_guard` on its body) or no prose (a page's menus run together): where ours
+    holds some prose, the fast plain pass is the comparison. Its body wins
+    when ours holds less than half of its text, or ours reads like navigation and its own
+    does not and is more than twice as long.
     """
     root = load_html(html)
     if root is None:
         return paragraphs, source
-    plain = _extract_paragraphs(root, url, favor_precision=False, fast=False)
+    plain = _extract_paragraphs(root, url, favor_precision=False, fast=True)
+    lost = sum(len(p) for p in paragraphs) < _NEAR_EMPTY_CHARS or _looks_like_navigation(paragraphs)
+    if lost and (_needs_guard(plain, page_prose) or not _reads_as_prose(plain)):
+        root = load_html(html)
+        if root is None:
+            return paragraphs, source
+        plain = _extract_paragraphs(root, url, favor_precision=False, fast=False)
     if not plain or _looks_like_navigation(plain):
         return paragraphs, source
     ours = "\n".join(paragraphs)
@@ -252,6 +266,13 @@ def _guarded(
     if covered < 0.5 * plain_chars or navigation:
         return plain, "guard"
     return paragraphs, source
+
+
+def _reads_as_prose(paragraphs: list[str]) -> bool:
+    """Whether most of the text (in characters) is in paragraphs that end a sentence."""
+    chars = sum(len(p) for p in paragraphs)
+    prose = sum(len(p) for p in paragraphs if p.endswith(_SENTENCE_END))
+    return prose >= 0.5 * chars
 
 
 def _extract_paragraphs(
@@ -320,10 +341,11 @@ def _drop_code(root: lxml_html.HtmlElement) -> None:
     trafilatura's cleaning and the two copies of the tree it makes) then handles a smaller
     tree. Text after a removed element stays in place.
     """
-    for element in list(root.iter(*_DROPPED_TAGS)):
-        if element.tag == "script" and "ld+json" in (element.get("type") or ""):
-            continue
-        element.drop_tree()
+    for script in list(root.iter("script")):
+        if "ld+json" not in (script.get("type") or ""):
+            script.drop_tree()
+    # One C-level pass for the rest; the text after each removed element stays in place.
+    etree.strip_elements(root, *_DROPPED_TAGS[1:], with_tail=False)
 
 
 def _paragraph_chars(root: lxml_html.HtmlElement) -> int:
@@ -485,6 +507,44 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         restored.append(text)
         restored.extend(inserts.get(index, []))
     return restored
+
+
+def _drop_pull_quotes(paragraphs: list[str]) -> tuple[list[str], list[Removal]]:
+    """Drop a paragraph that repeats a quotation from another one: a pull quote.
+
+    Magazines set a quote from the body again in large type (a `blockquote` widget, an
+    aside) a few paragraphs away, with or without its quote marks. A line of
+    _SIBLING_MIN_CHARS or more characters is that copy when, without quote marks and
+    whitespace, it is a part of another paragraph that differs from it (longer, or the
+    same words with quote marks added or taken away), and one of the two is a quotation
+    (holds a quote mark). Lines that recur whole and alike are left alone: a meal plan's
+    repeated dishes, a caption repeated as text, short subheadings.
+    """
+    bare = [_bare(p) for p in paragraphs]
+    plain = [b.translate(_NO_QUOTES) for b in bare]
+    quoted = [len(p) != len(b) for p, b in zip(plain, bare, strict=True)]
+    joined = "\n".join(plain)
+    kept: list[str] = []
+    removed: list[Removal] = []
+    for index, text in enumerate(paragraphs):
+        line = plain[index]
+        # One scan of the whole text first: most lines occur once, as themselves.
+        repeat = (
+            len(text) >= _SIBLING_MIN_CHARS
+            and joined.count(line) > 1
+            and any(
+                bare[other] != bare[index]
+                and (quoted[other] or quoted[index])
+                and line in plain[other]
+                and (len(plain[other]) > len(line) or not quoted[index])
+                for other in range(len(paragraphs))
+            )
+        )
+        if repeat:
+            removed.append(Removal(text[:300], "pull_quote"))
+        else:
+            kept.append(text)
+    return kept, removed
 
 
 def _is_prose(text: str, element: lxml_html.HtmlElement, kept: str) -> bool:

@@ -50,7 +50,7 @@ _LABEL_LINES = re.compile(
 # _CTA_MAX_WORDS words, since they come with the site's name or a handle around them.
 _CALL_TO_ACTION = re.compile(
     r"""(?:
-        \bfollow\ (?:us|me|him|her|them|[\w'’.@-]+(?:\ [\w'’.@-]+){0,3})\ on\ (?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|x)\b
+        \bfollow\ (?:us|me|him|her|them|[\w'’.@-]+(?:\ [\w'’.@-]+){0,3})\ on\ (?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|whatsapp|telegram|x)\b
       | \bfollow\ (?:us|me|him|her|them)\ (?:at|@)
       | \b(?:sign\ up|subscribe|register)\ (?:to|for)\ (?:our|the|my|his|her)\b[^.!?]{0,60}\b(?:newsletters?|alerts|updates|e-?mails?|bulletins?)\b
       | \bsubscribe\ to\ [^.!?]{0,40}newsletters?\b
@@ -61,6 +61,8 @@ _CALL_TO_ACTION = re.compile(
       | \byour\ feedback\ helps\b | \bwas\ this\ (?:page|article)\ helpful\b
       | \bif\ you\ (?:enjoyed|liked|value)\ (?:this|our)\ (?:article|story|post|journalism|reporting)\b
       | \bfolgen\ sie\ uns\b | \babonnieren\ sie\ (?:unseren|den)\ newsletter\b
+      | \bfolgst\ du\ [^.!?]{0,40}\bauf\ (?:whatsapp|telegram|instagram|facebook|tiktok|youtube|x)\b
+      | \babonniere\ (?:den|unseren)\ [^.!?]{0,40}(?:kanal|newsletter)\b
       | \bsuivez-nous\b | \binscrivez-vous\ (?:à|a)\ (?:notre|la)\ newsletter\b
       | \bs[ií]guenos\ en\b | \bsuscr[ií]bete\ a\b | \bseguici\ su\b | \biscriviti\ alla\ newsletter\b
     )""",
@@ -202,6 +204,9 @@ _CAPTION_MAX_UNSPACED = 120
 _HEADLINE_MAX_WORDS = 20
 _TEASER_LINK_DENSITY = 0.9
 _CLUSTER_MIN_LINKS = 3
+# `_is_labelled_teaser`: the separators that end a label before a linked headline.
+_LABEL_SEPARATORS = ("|", ":", "»", ">", "–", "—")
+_LABEL_MAX_WORDS = 6
 _URL_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net)\b", re.IGNORECASE)
 _SENTENCE_ENDS = (".", "!", "?", '"', "”", "»", "“")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -340,6 +345,7 @@ def prune_tree(root: lxml_html.HtmlElement, body_floor: int) -> list[Removal]:
     """
     removals: list[Removal] = []
     alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
+    pictured = _pictured_blocks(root)
     skip = 0
     for element in list(root.iter(*_PRUNED_TAGS)):
         if skip:
@@ -364,7 +370,7 @@ def prune_tree(root: lxml_html.HtmlElement, body_floor: int) -> list[Removal]:
             if tag == "div" and len(element) == 0 and _is_line_break(element):
                 element.tag = "br"
                 continue
-            text, rule = _block_rule(element, alts, body_floor)
+            text, rule = _block_rule(element, alts, body_floor, element in pictured)
         if rule is not None:
             removals.append(Removal(text[:300], rule))
             skip = sum(1 for _ in element.iter(*_PRUNED_TAGS)) - 1
@@ -377,18 +383,32 @@ def _is_line_break(element: lxml_html.HtmlElement) -> bool:
     return not (element.text or "").strip() and bool((element.tail or "").strip())
 
 
+def _pictured_blocks(root: lxml_html.HtmlElement) -> set[lxml_html.HtmlElement]:
+    """The `figure` and `div` elements with a picture or video somewhere inside, found in
+    one pass up from each picture (not one search of each container's subtree). Taken
+    before pruning: a container whose picture went with a removed block is still in the
+    set, which only sends it to the rules that check for the picture themselves."""
+    found: set[lxml_html.HtmlElement] = set()
+    for media in root.iter("img", "picture", "video", "iframe"):
+        for ancestor in media.iterancestors("figure", "div"):
+            if ancestor in found:
+                break
+            found.add(ancestor)
+    return found
+
+
 def _block_rule(
-    element: lxml_html.HtmlElement, alts: set[str], body_floor: int
+    element: lxml_html.HtmlElement, alts: set[str], body_floor: int, pictured: bool
 ) -> tuple[str, str | None]:
-    """The block's text (or "" when it was not needed) and the rule that removes it."""
+    """The block's text (or "" when it was not needed) and the rule that removes it.
+
+    `pictured`: the block is a `figure` or `div` with a picture inside (`_pictured_blocks`).
+    """
     named = _has_boilerplate_name(element)
     has_blocks = any(child.tag in _BLOCK_TAGS for child in element)
-    if has_blocks and not named and element.tag != "figcaption":
-        pictured = element.tag in {"figure", "div"} and (
-            next(element.iter("img", "picture", "video", "iframe"), None) is not None
-        )
-        if not pictured and not is_teaser_heading(_first_line(element)):
-            return "", None
+    container = has_blocks and not named and element.tag != "figcaption" and not pictured
+    if container and not is_teaser_heading(_first_line(element)):
+        return "", None
     text = normalise_space(element.text_content())
     if element.tag == "figcaption":
         return text, "caption_credit"
@@ -402,14 +422,35 @@ def _block_rule(
         if is_teaser_heading(_first_line(element)) and _link_density(element, len(text)) > 0.3:
             return text, "teaser_block"
         return text, None
-    rule = classify_line(text)
+    rule = _classify(text)
     if rule is not None:
         return text, rule
     if text in alts:
         return text, "image_alt_text"
-    if _is_teaser_link(element, text):
+    if _is_teaser_link(element, text) or _is_labelled_teaser(element, text):
         return text, "link_line"
     return text, None
+
+
+def _is_labelled_teaser(element: lxml_html.HtmlElement, text: str) -> bool:
+    """A linked headline behind a bold label: "<b>READ ALSO |</b> <a>Headline</a>".
+
+    Sites write "read also", "more on this" in their own language and wording, so the
+    label is recognised by its form, not its words: a bold or strong lead of at most
+    _LABEL_MAX_WORDS words ending in a separator (| : » > – —), then one link holding the
+    rest of the line, itself a headline (a few words, no sentence end, no address).
+    """
+    if element.tag not in {"p", "div"} or len(element) != 2 or (element.text or "").strip():
+        return False
+    label, link = element[0], element[1]
+    if label.tag not in {"strong", "b"} or link.tag != "a" or (link.tail or "").strip():
+        return False
+    lead = normalise_space(label.text_content())
+    if not lead.endswith(_LABEL_SEPARATORS) or len(lead.split()) > _LABEL_MAX_WORDS:
+        return False
+    if (label.tail or "").strip():
+        return False
+    return _is_teaser_text(normalise_space(link.text_content()))
 
 
 def _is_teaser_link(element: lxml_html.HtmlElement, text: str) -> bool:
