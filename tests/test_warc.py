@@ -134,7 +134,8 @@ def test_archive_then_reprocess_without_the_network(tmp_path: Path) -> None:
     for place, record in before.items():
         assert without_provenance(after[place]) == without_provenance(record)
         assert after[place]["spider"] == "reprocess"
-    assert f"identical (but for spider, warc): {len(fetched)}" in done.stdout
+        assert after[place]["input_id"] == f"{place[0]}#{place[1]}"  # the archived response
+    assert f"identical (but for input_id, spider, warc): {len(fetched)}" in done.stdout
     assert "records changed, per field" not in done.stdout
 
     # A stricter minimum length today: --compare shows each article that no longer is one.
@@ -143,7 +144,8 @@ def test_archive_then_reprocess_without_the_network(tmp_path: Path) -> None:
     assert stricter.returncode == 0, stricter.stderr[-3000:]
     articles = len(crawled.articles)
     assert f"outcome article -> no_article_text: {articles}" in stricter.stdout
-    assert f"identical (but for spider, warc): {len(fetched) - articles}" in stricter.stdout
+    unchanged = len(fetched) - articles
+    assert f"identical (but for input_id, spider, warc): {unchanged}" in stricter.stdout
 
 
 def test_reprocess_needs_an_archive(tmp_path: Path) -> None:

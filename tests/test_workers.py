@@ -210,7 +210,7 @@ def test_an_answer_that_came_in_while_the_event_loop_was_frozen_is_in_time() -> 
     crawler = get_crawler(settings_dict={"NEWSCRAWL_EXTRACT_FUNCTION": BIG_REPLY})
 
     async def run() -> tuple[list[int], float]:
-        pool = ExtractionPool(crawler, PoolSettings(1, 1.0, BIG_REPLY))  # starts on a page
+        pool = ExtractionPool(crawler, PoolSettings(1, 1.0, BIG_REPLY, 0))  # starts on a page
         loop = asyncio.get_running_loop()
         sizes = []
         try:

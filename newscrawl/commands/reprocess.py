@@ -29,7 +29,7 @@ from newscrawl.commands import crawl
 from newscrawl.commands.crawl import EXIT_CANNOT_START
 
 # Fields that say where and by whom a record was made, not what the page is.
-PROVENANCE_FIELDS = frozenset({"spider", "warc"})
+PROVENANCE_FIELDS = frozenset({"input_id", "spider", "warc"})
 
 
 class Command(crawl.Command):

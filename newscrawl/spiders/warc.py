@@ -178,7 +178,7 @@ class WarcSpider(NewsSpider):
 
     def page_input(self, path: Path, record: ScannedRecord) -> Request | RejectItem:
         """Open the record as an input: the request the replay answers from the file."""
-        input_id = self.open_input(record.url)
+        input_id = self.open_input(record.url, f"{path}#{record.offset}")
         via = Discovery(kind="warc", source=str(path))
         return self.replay_request(
             input_id, record, path, record.url, via.model_dump(), {"file": str(path)}
@@ -275,7 +275,10 @@ class ReprocessSpider(WarcSpider):
 
     def page_input(self, path: Path, record: ScannedRecord) -> Request | RejectItem:
         info = record.input_info or {}
-        input_id = self.open_input(str(info.get("requested_url") or record.url))
+        # The input here is the archived response, so its id is its place in the archive.
+        input_id = self.open_input(
+            str(info.get("requested_url") or record.url), f"{path}#{record.offset}"
+        )
         return self.replay_request(
             input_id, record, path, str(info.get("requested_url") or record.url),
             info.get("discovered_via"),
