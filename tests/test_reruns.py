@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -345,6 +346,30 @@ def test_a_crawl_stopped_with_sigint_resumes_too(server: FixtureServer, tmp_path
     assert result.run["reruns"]["attempt"] == 2
 
 
+def _stderr_bytes(tmp_path: Path) -> bytes:
+    return (tmp_path / "err.txt").read_bytes()
+
+
+def _interrupt(command: list[str], tmp_path: Path, ready: Callable[[], bool]) -> int:
+    """Run the crawl (stdout and stderr to out.txt / err.txt in tmp_path), press Ctrl-C once
+    `ready()` holds, and return its exit status; a crawl that ends first or never gets ready
+    fails the test, and one that outlives it is killed."""
+    with (tmp_path / "out.txt").open("wb") as out, (tmp_path / "err.txt").open("wb") as err:
+        process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err)
+        try:
+            deadline = time.monotonic() + 120
+            while not ready():
+                assert process.poll() is None, "crawl ended before Ctrl-C"
+                assert time.monotonic() < deadline, "crawl never got to the point of Ctrl-C"
+                time.sleep(0.01)
+            process.send_signal(signal.SIGINT)
+            return process.wait(timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
 def test_ctrl_c_exits_5_with_its_accounting_ok_and_the_printed_command_resumes_it(
     server: FixtureServer, tmp_path: Path
 ) -> None:
@@ -361,20 +386,7 @@ def test_ctrl_c_exits_5_with_its_accounting_ok_and_the_printed_command_resumes_i
         command += ["-s", f"{name}={value}"]
     server.gen_delay = 0.2  # 4 pages at a time: several seconds of crawl to interrupt
     try:
-        with (tmp_path / "out.txt").open("wb") as out, (tmp_path / "err.txt").open("wb") as err:
-            process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err)
-            try:
-                deadline = time.monotonic() + 120
-                while _records_written(output) < 20:
-                    assert process.poll() is None, "crawl ended before Ctrl-C"
-                    assert time.monotonic() < deadline, "crawl too slow to reach 20 records"
-                    time.sleep(0.01)
-                process.send_signal(signal.SIGINT)
-                status = process.wait(timeout=120)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
+        status = _interrupt(command, tmp_path, lambda: _records_written(output) >= 20)
     finally:
         server.gen_delay = 0.0
     stdout = (tmp_path / "out.txt").read_text(encoding="utf-8")
@@ -429,21 +441,10 @@ def test_lines_not_read_when_a_run_stops_are_recorded_and_resumed(
     command = _command(output, urls, tmp_path / "state.sqlite3", job, shorthand=False)
     server.gen_delay = 0.2  # pages still in flight when the stop comes
     try:
-        with (tmp_path / "err.txt").open("wb") as err:
-            process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
-            try:
-                deadline = time.monotonic() + 120
-                # The extraction pool starts with the first page: start() is reading the list.
-                while b"newscrawl: extracting in" not in (tmp_path / "err.txt").read_bytes():
-                    assert process.poll() is None, "crawl ended before Ctrl-C"
-                    assert time.monotonic() < deadline, "no page fetched"
-                    time.sleep(0.01)
-                process.send_signal(signal.SIGINT)
-                status = process.wait(timeout=120)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
+        # The extraction pool starts with the first page: start() is still reading the list.
+        status = _interrupt(
+            command, tmp_path, lambda: b"newscrawl: extracting in" in _stderr_bytes(tmp_path)
+        )
     finally:
         server.gen_delay = 0.0
     stderr = (tmp_path / "err.txt").read_text(encoding="utf-8")
