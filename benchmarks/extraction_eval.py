@@ -263,29 +263,35 @@ def fundus_full_text(body: Mapping[str, Any]) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
+def _read_pages(entries: Iterable[tuple[str, str, Path, str]], limit: int | None) -> list[Page]:
+    """Pages from (id, URL, path of the gzipped HTML, true body) entries, at most `limit`;
+    a missing file is said and skipped."""
+    pages: list[Page] = []
+    for page_id, url, html_path, truth in entries:
+        if limit is not None and len(pages) >= limit:
+            break
+        if not html_path.exists():
+            print(f"note: {html_path} missing, page skipped")
+            continue
+        html = decode_html(gzip.decompress(html_path.read_bytes()))
+        pages.append(Page(page_id=page_id, url=url, html=html, truth=truth))
+    return pages
+
+
 def load_fundus(corpus_dir: Path, limit: int | None) -> list[Page]:
     """Read a fundus-style corpus: ``expected.jsonl`` and ``pages/<key>.html.gz``."""
-    pages: list[Page] = []
     with (corpus_dir / "expected.jsonl").open(encoding="utf-8") as handle:
         entries = sorted(
             (json.loads(line) for line in handle if line.strip()), key=lambda e: e["key"]
         )
-    for entry in entries:
-        if limit is not None and len(pages) >= limit:
-            break
-        html_path = corpus_dir / "pages" / f"{entry['key']}.html.gz"
-        if not html_path.exists():
-            print(f"note: {html_path} missing, page skipped")
-            continue
-        pages.append(
-            Page(
-                page_id=entry["key"],
-                url=entry.get("url") or "",
-                html=decode_html(gzip.decompress(html_path.read_bytes())),
-                truth=fundus_full_text(entry.get("body") or {}),
-            )
-        )
-    return pages
+    return _read_pages(
+        (
+            (entry["key"], entry.get("url") or "", corpus_dir / "pages" / f"{entry['key']}.html.gz",
+             fundus_full_text(entry.get("body") or {}))
+            for entry in entries
+        ),
+        limit,
+    )  # fmt: skip
 
 
 def is_corpus(corpus_dir: Path) -> bool:
@@ -302,27 +308,16 @@ def load_corpus(corpus_dir: Path, limit: int | None) -> list[Page]:
     """
     if (corpus_dir / "expected.jsonl").is_file():
         return load_fundus(corpus_dir, limit)
-    truth_path = corpus_dir / "ground-truth.json"
-    with truth_path.open(encoding="utf-8") as handle:
+    with (corpus_dir / "ground-truth.json").open(encoding="utf-8") as handle:
         ground_truth: dict[str, dict[str, Any]] = json.load(handle)
-    pages: list[Page] = []
-    for page_id in sorted(ground_truth):
-        if limit is not None and len(pages) >= limit:
-            break
-        html_path = corpus_dir / "html" / f"{page_id}.html.gz"
-        if not html_path.exists():
-            print(f"note: {html_path} missing, page skipped")
-            continue
-        entry = ground_truth[page_id]
-        pages.append(
-            Page(
-                page_id=page_id,
-                url=entry.get("url") or "",
-                html=decode_html(gzip.decompress(html_path.read_bytes())),
-                truth=entry.get("articleBody") or "",
-            )
-        )
-    return pages
+    return _read_pages(
+        (
+            (page_id, entry.get("url") or "", corpus_dir / "html" / f"{page_id}.html.gz",
+             entry.get("articleBody") or "")
+            for page_id, entry in sorted(ground_truth.items())
+        ),
+        limit,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- extractors

@@ -426,31 +426,16 @@ _URL_ATTR = re.compile(
 
 
 def corpus_pages(corpus: Path) -> list[tuple[str, str, str]]:
-    """(name, url, html) for each page of an aeb-dev or fundus-dev style corpus, UTF-8 text."""
-    import gzip
+    """(name, url, html) for each page of an aeb-dev or fundus-dev style corpus, read as the
+    extraction evaluation reads it."""
+    sys.path.insert(0, str(REPO))
+    from benchmarks.extraction_eval import is_corpus, load_corpus
 
-    from w3lib.encoding import html_to_unicode
-
-    entries: list[tuple[str, str, Path]] = []
-    if (corpus / "ground-truth.json").is_file():  # aeb-dev: {id: {"url", "articleBody"}}
-        truth = json.loads((corpus / "ground-truth.json").read_text(encoding="utf-8"))
-        entries = [(key, value.get("url") or "", corpus / "html" / f"{key}.html.gz")
-                   for key, value in sorted(truth.items())]  # fmt: skip
-    elif (corpus / "expected.jsonl").is_file():  # fundus-dev: one {"key", "url", ...} a line
-        for line in (corpus / "expected.jsonl").read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                entry = json.loads(line)
-                entries.append(
-                    (entry["key"], entry["url"], corpus / "pages" / f"{entry['key']}.html.gz")
-                )
-    else:
+    if not is_corpus(corpus):
         sys.exit(f"--corpus: {corpus} holds neither ground-truth.json nor expected.jsonl")
-    pages = []
-    for key, url, path in entries:
-        if path.is_file():
-            _, text = html_to_unicode(None, gzip.decompress(path.read_bytes()))
-            pages.append((f"{corpus.name}/{key}", url, text))
-    return pages
+    return [
+        (f"{corpus.name}/{page.page_id}", page.url, page.html) for page in load_corpus(corpus, None)
+    ]
 
 
 def vary(html: str, rng: random.Random, copy: int) -> str:
