@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import IO
@@ -125,6 +125,26 @@ def records_written(run_dir: Path) -> int:
     return total
 
 
+def start_workers(
+    redis_url: str,
+    output: Path,
+    tmp_path: Path,
+    names: Sequence[str],
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+) -> tuple[dict[str, subprocess.Popen[bytes]], dict[str, IO[str]]]:
+    """Distributed workers running in the background, each logging to `tmp_path/<name>.log`
+    (read back by `stop_workers`); `extra` adds settings per worker name."""
+    logs = {name: (tmp_path / f"{name}.log").open("w+") for name in names}
+    workers = {}
+    for name, log in logs.items():
+        settings = {**worker_settings(redis_url, output, name), **(extra or {}).get(name, {})}
+        workers[name] = subprocess.Popen(
+            scrapy_command("crawl", "articles", settings=settings),
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return workers, logs
+
+
 def stop_workers(
     workers: dict[str, subprocess.Popen[bytes]], logs: dict[str, IO[str]]
 ) -> dict[str, str]:
@@ -160,15 +180,7 @@ def test_three_workers_sigkill_and_redis_restart(
     urls.write_text("\n".join([*page_urls, *extra]) + "\n", encoding="utf-8")
     run_id = enqueue(clean_redis.url, output, urls)
     run_dir = output / "articles" / run_id
-    logs = {}
-    workers = {}
-    for name in ("w1", "w2", "w3"):
-        logs[name] = (tmp_path / f"{name}.log").open("w+")
-        workers[name] = subprocess.Popen(
-            scrapy_command("crawl", "articles", settings=worker_settings(
-                clean_redis.url, output, name)),
-            cwd=REPO, stdout=logs[name], stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    workers, logs = start_workers(clean_redis.url, output, tmp_path, ("w1", "w2", "w3"))
     client = clean_redis.client()
     victim_inflight = Keys("articles").inflight("w3")
     try:
@@ -552,16 +564,7 @@ def test_redis_killed_mid_run(
     page_urls = [f"{slow_site.base}/gen/{n}.html" for n in range(2001, 2201)]
     urls.write_text("\n".join(page_urls) + "\n", encoding="utf-8")
     run_dir = output / "articles" / enqueue(clean_redis.url, output, urls)
-    logs = {name: (tmp_path / f"{name}.log").open("w+") for name in ("w1", "w2")}
-    workers = {
-        name: subprocess.Popen(
-            worker_command(clean_redis.url, output, name),
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for name, log in logs.items()
-    }
+    workers, logs = start_workers(clean_redis.url, output, tmp_path, ("w1", "w2"))
     try:
         client = clean_redis.client()
         inflight = [Keys("articles").inflight(name) for name in workers]
@@ -611,7 +614,6 @@ def test_redis_stalled_longer_than_the_lease(
     page_urls = [f"{slow_site.base}/gen/{n}.html" for n in range(3001, 3201)]
     urls.write_text("\n".join(page_urls) + "\n", encoding="utf-8")
     run_dir = output / "articles" / enqueue(clean_redis.url, output, urls)
-    logs = {name: (tmp_path / f"{name}.log").open("w+") for name in ("w1", "w2")}
     # w1 extracts in a worker process with a time limit shorter than the stall; w2 on its
     # reactor, so that after the stall it is busy with the pages that came in meanwhile
     # before its own heartbeat call would run.
@@ -619,19 +621,7 @@ def test_redis_stalled_longer_than_the_lease(
         "w1": {"NEWSCRAWL_EXTRACT_WORKERS": "1", "NEWSCRAWL_EXTRACT_TIMEOUT": "3"},
         "w2": {"NEWSCRAWL_EXTRACT_WORKERS": "0"},
     }
-    workers = {
-        name: subprocess.Popen(
-            scrapy_command(
-                "crawl",
-                "articles",
-                settings={**worker_settings(clean_redis.url, output, name), **extraction[name]},
-            ),
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for name, log in logs.items()
-    }
+    workers, logs = start_workers(clean_redis.url, output, tmp_path, ("w1", "w2"), extraction)
     assert clean_redis.process is not None
     try:
         client = clean_redis.client()
