@@ -375,7 +375,7 @@ class _Worker:
             bound = self.pool.config.max_rss
             if bound and len(reply) > 2 and reply[2] > bound and self.pages < PAGES_PER_WORKER:
                 # Replaced once the pages already sent are answered (see `_run`).
-                self.pages, self.accepting = PAGES_PER_WORKER, False
+                self.pages = PAGES_PER_WORKER
                 self.pool._inc("workers_recycled_rss")
             return
         _, detail, trace = reply
