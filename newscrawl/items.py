@@ -14,7 +14,7 @@ class CandidateItem:
 
     input_id: int
     record: dict[str, Any]
-    signature: bytes | None = None  # MinHash of the text (newscrawl.neardup), from the worker
+    signature: bytes | None = None  # MinHash of the text (history.neardup), from the worker
 
 
 @dataclass(slots=True)
@@ -23,7 +23,7 @@ class ArticleItem:
 
     input_id: int
     article: Article
-    signature: bytes | None = None  # MinHash of the text (newscrawl.neardup), from the worker
+    signature: bytes | None = None  # MinHash of the text (history.neardup), from the worker
 
 
 @dataclass(slots=True)

@@ -21,32 +21,32 @@ NEWSCRAWL_MIN_WORDS = 50  # articles with a shorter body are rejected as no_arti
 NEWSCRAWL_MAX_INPUT_LINE = 4096  # longer URL-file lines are rejected as invalid_url
 NEWSCRAWL_GUARD_TARGETS = True  # refuse links/redirects to internal addresses and non-web schemes
 NEWSCRAWL_ALLOWED_INTERNAL_HOSTS: list[str] = []  # internal hosts links and redirects may reach
-TWISTED_DNS_RESOLVER = "newscrawl.resolver.PinnedResolver"  # guard and connection: one answer
+TWISTED_DNS_RESOLVER = "newscrawl.fetch.resolver.PinnedResolver"  # guard and connection: one answer
 NEWSCRAWL_MAX_RETRY_AFTER = 60.0  # longest Retry-After (s) we wait for; longer: http_error
 NEWSCRAWL_EXTRACT_WORKERS = "auto"  # extraction processes: auto = one per core, 0 = in-process
 NEWSCRAWL_EXTRACT_TIMEOUT = 30.0  # seconds a page may take in a worker; then extraction_timeout
 NEWSCRAWL_EXTRACT_FUNCTION = "newscrawl.extraction.extract_article"  # page extractor (tests hook)
 NEWSCRAWL_EXTRACT_WORKER_MAX_RSS = 224  # MB; a worker above it after a page is replaced; 0 = off
-EXTENSIONS: dict[str, int | None] = {"newscrawl.workers.ExtractionPool": 500}  # worker pool
+EXTENSIONS: dict[str, int | None] = {"newscrawl.pool.workers.ExtractionPool": 500}  # worker pool
 NEWSCRAWL_STATE = "data/state/newscrawl.sqlite3"  # what earlier runs exported (SQLite; locked)
 NEWSCRAWL_STATE_BUSY_TIMEOUT = 30.0  # seconds a store write waits for a lock another one holds
 NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD = 0.8  # MinHash similarity for near_duplicate: 0.7-1; 0 = off
-EXTENSIONS["newscrawl.reruns.Reruns"] = 100  # state store, run identity, resume after a kill
-SCHEDULER = "newscrawl.reruns.InputScheduler"  # memory queues even with JOBDIR (see reruns.py)
+EXTENSIONS["newscrawl.runs.reruns.Reruns"] = 100  # state store, run identity, resume after a kill
+SCHEDULER = "newscrawl.runs.reruns.InputScheduler"  # memory queues even with JOBDIR (see reruns.py)
 NEWSCRAWL_PROGRESS = "auto"  # live display on a terminal, plain lines elsewhere; live/plain/off
 NEWSCRAWL_PROGRESS_INTERVAL = 30.0  # seconds between plain progress log lines (off a terminal)
-EXTENSIONS["newscrawl.extensions.progress.Progress"] = 600  # progress display / progress lines
+EXTENSIONS["newscrawl.runs.progress.Progress"] = 600  # progress display / progress lines
 NEWSCRAWL_SUMMARY = True  # print the end-of-run summary on stdout (run.json keeps it either way)
 NEWSCRAWL_REPORT = True  # write report.html (charts, drift) into the run directory
 NEWSCRAWL_MAX_ERROR_RATE = 0.25  # crawl exits 4 above this share of download/http_error rejects
 NEWSCRAWL_DRIFT_THRESHOLD = 0.25  # flag a domain whose median words / date or author share drop
 NEWSCRAWL_DRIFT_MIN_PAGES = 5  # compare with this many articles (pages requested) in both runs
-EXTENSIONS["newscrawl.extensions.runreport.RunReport"] = 700  # summary, drift, report.html
+EXTENSIONS["newscrawl.runs.runreport.RunReport"] = 700  # summary, drift, report.html
 NEWSCRAWL_REDIS_URL = ""  # distributed mode: redis://host:6379/0 (scrapy-redis); "" = off
 NEWSCRAWL_REDIS_IDLE_CLOSE = 30.0  # a worker stops once the shared frontier is empty this long (s)
 NEWSCRAWL_REDIS_LEASE = 15.0  # seconds without heartbeat before a worker's inputs are requeued
 NEWSCRAWL_WORKER_ID = ""  # this worker's name in part-<worker> (default: <hostname>-<pid>)
-ADDONS = {"newscrawl.distributed.Distributed": 0}  # distributed mode (NotConfigured when off)
+ADDONS = {"newscrawl.distributed.addon.Distributed": 0}  # distributed mode (NotConfigured when off)
 NEWSCRAWL_ARCHIVE = False  # write every page response to WARC files under <run dir>/archive/
 NEWSCRAWL_ARCHIVE_ROTATE_MB = 1000.0  # start a new WARC file once one reaches this size (MB)
 
@@ -80,14 +80,14 @@ EXTENSIONS["scrapy.extensions.remote_control.RemoteControl"] = None  # (imports 
 CONCURRENT_ITEMS = 1  # a response yields one item; responses still run in parallel
 
 DOWNLOADER_MIDDLEWARES = {
-    "newscrawl.middlewares.TargetGuardMiddleware": 50,
+    "newscrawl.fetch.middlewares.TargetGuardMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,  # answers one waiter
-    "newscrawl.robots.RobotsMiddleware": 100,  # robots.txt for every request (RFC 9309 errors)
+    "newscrawl.fetch.robots.RobotsMiddleware": 100,  # robots.txt, RFC 9309 errors
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "newscrawl.middlewares.PoliteRetryMiddleware": 550,
-    "newscrawl.archive.ArchiveMiddleware": 540,  # below retry/redirect/decompression: final pages
+    "newscrawl.fetch.middlewares.PoliteRetryMiddleware": 550,
+    "newscrawl.fetch.archive.ArchiveMiddleware": 540,  # below retry/redirect: final pages
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "newscrawl.middlewares.HeadMetaRefreshMiddleware": 580,  # Scrapy's, without decoding the page
+    "newscrawl.fetch.middlewares.HeadMetaRefreshMiddleware": 580,  # Scrapy's, head only
 }
 
 ITEM_PIPELINES = {

@@ -1,6 +1,6 @@
 """De-duplicate within a run: by canonical URL and by content hash; repeats become rejects.
 
-The keys of every article passed are kept on disk (`newscrawl.runkeys`), not in dicts, so
+The keys of every article passed are kept on disk (`newscrawl.history.runkeys`), not in dicts, so
 the pipeline's memory does not grow with the run.
 """
 
@@ -10,9 +10,9 @@ from typing import Any, Self
 
 from scrapy.crawler import Crawler
 
+from newscrawl.history.runkeys import RunKeys
+from newscrawl.history.urls import page_keys
 from newscrawl.items import ArticleItem, RejectItem
-from newscrawl.runkeys import RunKeys
-from newscrawl.urls import page_keys
 from schemas import Article, Reject, RejectReason
 
 
@@ -32,7 +32,7 @@ class DedupePipeline:
             return item
         article = item.article
         # Final URL and same-site canonical link (not the requested URL: a redirect from
-        # another input is found by the final URL); see newscrawl.urls.
+        # another input is found by the final URL); see newscrawl.history.urls.
         keys = set(page_keys(None, article.url, article.canonical_url))
         first_url = self._by_url.first(keys)
         if first_url is not None:

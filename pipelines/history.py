@@ -1,4 +1,4 @@
-"""Compare each article with what earlier runs exported (the state store, `newscrawl.state`).
+"""Compare each article with what earlier runs exported (the state store, `history.state`).
 
 After the in-run checks (`pipelines.dedupe`), an article whose page is already in the store
 becomes `seen_before` (found only after fetching: a redirect or a canonical link led to it),
@@ -15,10 +15,10 @@ from typing import Any, Self
 
 from scrapy.crawler import Crawler
 
-from newscrawl import neardup
+from newscrawl.history import neardup
+from newscrawl.history.urls import page_keys
 from newscrawl.items import ArticleItem, RejectItem
-from newscrawl.reruns import Reruns
-from newscrawl.urls import page_keys
+from newscrawl.runs.reruns import Reruns
 from pipelines.dedupe import duplicate_reject
 from schemas import RejectReason
 

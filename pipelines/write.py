@@ -24,8 +24,9 @@ from scrapy.spiders import Spider
 from scrapy.statscollectors import StatsCollector
 
 from newscrawl.items import ArticleItem, NavigationItem, RejectItem
-from newscrawl.ledger import Ledger
-from newscrawl.reruns import Reruns, new_run_id
+from newscrawl.runs.ids import new_run_id
+from newscrawl.runs.ledger import Ledger
+from newscrawl.runs.reruns import Reruns
 from schemas import SCHEMA_VERSION, Article, Reject, RejectReason
 
 logger = logging.getLogger(__name__)

@@ -338,7 +338,7 @@ def test_head_meta_refresh_finds_what_scrapy_finds(body: bytes, content_type: st
     from scrapy.http import HtmlResponse
     from scrapy.utils.response import get_meta_refresh
 
-    from newscrawl.middlewares import head_meta_refresh
+    from newscrawl.fetch.middlewares import head_meta_refresh
 
     def response() -> HtmlResponse:
         headers = {"Content-Type": "text/html" + content_type}

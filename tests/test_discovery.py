@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawl.discovery import SourceError, decompress, parse_feed, parse_sitemap
+from newscrawl.sources.discovery import SourceError, decompress, parse_feed, parse_sitemap
 from tests.conftest import CrawlResult, run_crawl
 from tests.newssite import (
     IN_ATOM,

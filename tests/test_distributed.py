@@ -27,9 +27,12 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.pipelines import RedisPipeline
 from scrapy_redis.spiders import RedisSpider
 
-from newscrawl.distributed import DistributedScheduler, Feeding, Keys, join_run, live_feeders
-from newscrawl.state import PageState, open_store
-from newscrawl.state_redis import RedisStateStore
+from newscrawl.distributed.feeding import Feeding
+from newscrawl.distributed.keys import Keys, join_run, live_feeders
+from newscrawl.distributed.scheduler import DistributedScheduler
+from newscrawl.history.state import PageState
+from newscrawl.history.state_redis import RedisStateStore
+from newscrawl.history.stores import open_store
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY
 from tests.newssite import IN_ATOM, IN_RSS, IN_SITEMAP_2025, NEW, OLD, NewsSite, _urlset
 from tests.newssite import Story as NewsStory

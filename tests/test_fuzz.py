@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from newscrawl.extraction import extract_article
-from newscrawl.inputs import read_url_file, to_fetchable_url
+from newscrawl.sources.inputs import read_url_file, to_fetchable_url
 from schemas import build_article
 
 EXAMPLES = int(os.environ.get("NEWSCRAWL_FUZZ_EXAMPLES", "120"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from newscrawl.extraction.authors import clean_authors
-from newscrawl.inputs import read_url_file, to_fetchable_url
+from newscrawl.sources.inputs import read_url_file, to_fetchable_url
 
 
 def test_url_file_lines_become_urls_or_reasons(tmp_path: Path) -> None:

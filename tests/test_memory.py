@@ -2,7 +2,7 @@
 
 The keys the in-run checks hold for every page passed (input URL keys of the articles
 spider, URLs accepted by discovery, the dedupe pipeline's URLs and body hashes) live in
-`newscrawl.runkeys.RunKeys`, on disk beyond a bounded cache; `Reruns` holds the validators
+`newscrawl.history.runkeys.RunKeys`, on disk beyond a bounded cache; `Reruns` holds the validators
 of inputs in flight only, navigation pages included. In-process: the real components, fed
 tens of thousands of pages, with the process's resident memory read from /proc.
 """
@@ -19,10 +19,10 @@ from scrapy import Request, Spider
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
+from newscrawl.history.runkeys import CACHE_KIB, RunKeys
+from newscrawl.history.state import SqliteStateStore
 from newscrawl.items import ArticleItem, RejectItem
-from newscrawl.reruns import Reruns
-from newscrawl.runkeys import CACHE_KIB, RunKeys
-from newscrawl.state import SqliteStateStore
+from newscrawl.runs.reruns import Reruns
 from pipelines.dedupe import DedupePipeline
 from schemas import Article, RejectReason
 

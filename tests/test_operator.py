@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from newscrawl.extensions.runreport import RunReport
+from newscrawl.runs.runreport import RunReport
 from schemas import Article, Reject
 from schemas.export import render
 from tests.bootstrap import INSTALL_CHROMIUM, find_chromium

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawl.state import SqliteStateStore
+from newscrawl.history.state import SqliteStateStore
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY
 from tests.newssite import NewsSite
 from tests.server import FixtureServer
@@ -135,7 +135,7 @@ def test_an_unreachable_host_is_its_rejects_and_the_summary(
     assert done.returncode == 4
     (line,) = done.stderr.splitlines()  # the exit status's reason, once
     assert line.endswith(
-        "[newscrawl.extensions.runreport] ERROR: newscrawl: 1 of 1 requested pages failed to"
+        "[newscrawl.runs.runreport] ERROR: newscrawl: 1 of 1 requested pages failed to"
         " download (100%), above NEWSCRAWL_MAX_ERROR_RATE=0.25"
     )
 

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from newscrawl import neardup
-from newscrawl.reruns import Settled, _read_back
-from newscrawl.state import PageState, SqliteStateStore, StateLockedError
-from newscrawl.urls import canonical_url, page_key, page_keys
+from newscrawl.history import neardup
+from newscrawl.history.state import PageState, SqliteStateStore, StateLockedError
+from newscrawl.history.urls import canonical_url, page_key, page_keys
+from newscrawl.runs.reruns import Settled, _read_back
 from schemas import Article, Reject
 from schemas.article import text_sha256
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY, CrawlResult, run_crawl

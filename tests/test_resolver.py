@@ -22,8 +22,8 @@ from twisted.internet.interfaces import IResolutionReceiver
 from twisted.internet.selectreactor import SelectReactor
 from zope.interface import implementer
 
-from newscrawl.middlewares import BlockedTarget, TargetGuardMiddleware
-from newscrawl.resolver import PinnedResolver
+from newscrawl.fetch.middlewares import BlockedTarget, TargetGuardMiddleware
+from newscrawl.fetch.resolver import PinnedResolver
 
 PUBLIC = "93.184.216.34"
 NAME = "rebind.test"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from newscrawl.runsummary import (
+from newscrawl.runs.summary import (
     RunFacts,
     dates_over_time,
     domain_of,

@@ -22,7 +22,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from newscrawl.commands.reprocess import without_provenance
-from newscrawl.warc import ScanResult, scan
+from newscrawl.fetch.warc import ScanResult, scan
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY, CrawlResult, run_crawl
 from tests.generated import article_html
 from tests.newssite import NewsSite

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from scrapy.utils.test import get_crawler
 
-from newscrawl.workers import ExtractionPool, PoolSettings
+from newscrawl.pool.workers import ExtractionPool, PoolSettings
 from tests.conftest import CrawlResult, run_crawl
 from tests.golden import COMPARED_FIELDS, article_cases
 from tests.server import FixtureServer
@@ -50,7 +50,7 @@ def _workers_left() -> list[str]:
             continue
         if (
             command.startswith(sys.executable + " ")
-            and "newscrawl.worker_main" in command
+            and "newscrawl.pool.worker_main" in command
             and FAULTY in command
         ):
             found.append(command)
@@ -194,7 +194,7 @@ def test_a_worker_whose_crawler_hung_up_leaves_quietly() -> None:
     ours.close()  # the crawler is gone before the worker says it is ready
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "newscrawl.worker_main", str(theirs.fileno()), FAULTY],
+            [sys.executable, "-m", "newscrawl.pool.worker_main", str(theirs.fileno()), FAULTY],
             pass_fds=[theirs.fileno()], capture_output=True, text=True, timeout=120,
         )  # fmt: skip
     finally:

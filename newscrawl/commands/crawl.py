@@ -28,9 +28,9 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import Settings
 
 from newscrawl import settings as defaults
-from newscrawl.reruns import ResumeError
+from newscrawl.history.state import StateStoreError
+from newscrawl.runs.reruns import ResumeError
 from newscrawl.spiders.params import SpiderArgumentError
-from newscrawl.state import StateStoreError
 
 EXIT_CANNOT_START = 1
 EXIT_ACCOUNTING_FAILED = 3

@@ -60,18 +60,11 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import UsageError
 from twisted.internet.defer import Deferred, inlineCallbacks
 
-from newscrawl.distributed import (
-    DISTRIBUTED_SPIDERS,
-    REDIS_ERRORS,
-    START_KEY,
-    Feeding,
-    Frontier,
-    Keys,
-    NewInput,
-    queue_inputs,
-    redacted,
-)
-from newscrawl.inputs import read_url_file, url_key
+from newscrawl.distributed.feeding import Feeding, NewInput, queue_inputs
+from newscrawl.distributed.frontier import Frontier
+from newscrawl.distributed.keys import DISTRIBUTED_SPIDERS, REDIS_ERRORS, START_KEY, Keys
+from newscrawl.history.urls import redacted
+from newscrawl.sources.inputs import read_url_file, url_key
 from newscrawl.spiders.feeds import FeedsSpider
 from newscrawl.spiders.params import SpiderArgumentError, as_options
 from newscrawl.spiders.sitemap import SitemapSpider
@@ -195,7 +188,9 @@ class Command(ScrapyCommand):
         settings = self.settings.copy()
         # Only the frontier pipeline; none of the crawl's extensions (state store, extraction
         # workers, progress, run report): nothing here fetches a page or writes a record.
-        settings.set("ITEM_PIPELINES", {"newscrawl.distributed.FrontierPipeline": 100}, "cmdline")
+        settings.set(
+            "ITEM_PIPELINES", {"newscrawl.distributed.frontier.FrontierPipeline": 100}, "cmdline"
+        )
         settings.set("EXTENSIONS", {}, "cmdline")
         settings.set("NEWSCRAWL_REDIS_URL", "", "cmdline")  # this crawl is not a worker
         process = CrawlerProcess(settings)

@@ -27,10 +27,10 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import get_settings_priority
 
 from newscrawl.extraction import Removal
-from newscrawl.inputs import parse_input
 from newscrawl.items import ArticleItem, RejectItem
+from newscrawl.pool.worker_main import ExtractFunction, load_function
+from newscrawl.sources.inputs import parse_input
 from newscrawl.spiders.base import NewsSpider
-from newscrawl.worker_main import ExtractFunction, load_function
 from schemas import Discovery, RejectReason
 
 EXIT_REJECT = 1
@@ -112,9 +112,9 @@ OVERRIDES: dict[str, Any] = {
 # Extensions one page does without: the state store, the run's report, and the worker pool
 # (without it the page is extracted in-process, with no worker start-up).
 NO_EXTENSIONS = (
-    "newscrawl.reruns.Reruns",
-    "newscrawl.extensions.runreport.RunReport",
-    "newscrawl.workers.ExtractionPool",
+    "newscrawl.runs.reruns.Reruns",
+    "newscrawl.runs.runreport.RunReport",
+    "newscrawl.pool.workers.ExtractionPool",
 )
 
 

@@ -20,7 +20,7 @@ The discovery reports `scrapy enqueue --sitemaps/--domains/--feeds` wrote (`disc
 are added up into run.json's `discovery` (sources listed, filtered counts summed, `accepted`
 summed, one line per enqueue under `enqueues`), as a single-machine discovery crawl has it.
 Then the merged run gets what a single-machine run gets at its end, by the same code
-(`newscrawl.extensions.runreport.RunReport.finish`): `summary` and `drift` (against the
+(`newscrawl.runs.runreport.RunReport.finish`): `summary` and `drift` (against the
 previous run of the spider in the output directory) in run.json, report.html (unless
 `NEWSCRAWL_REPORT` is off), and the printed summary (unless `NEWSCRAWL_SUMMARY` is off).
 """
@@ -39,7 +39,7 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from newscrawl.commands.crawl import EXIT_ACCOUNTING_FAILED, EXIT_ERROR_RATE
-from newscrawl.extensions.runreport import RunReport
+from newscrawl.runs.runreport import RunReport
 from schemas import SCHEMA_VERSION
 
 SHOWN = 20  # missing / duplicated inputs listed in run.json

@@ -14,9 +14,9 @@ from typing import Any, Self
 
 from scrapy.crawler import Crawler
 
-from newscrawl.inputs import InputLine, parse_input, read_url_file, url_key
-from newscrawl.reruns import Reruns
-from newscrawl.runkeys import RunKeys
+from newscrawl.history.runkeys import RunKeys
+from newscrawl.runs.reruns import Reruns
+from newscrawl.sources.inputs import InputLine, parse_input, read_url_file, url_key
 from newscrawl.spiders.base import MAX_REJECT_URL, NewsSpider
 from newscrawl.spiders.params import ArticlesParams, parse_params
 from schemas import Discovery, RejectReason
@@ -32,7 +32,7 @@ class ArticlesSpider(NewsSpider):
         self.params = parse_params(ArticlesParams, kwargs)
         super().__init__()
         # Inputs already scheduled, by URL key: repeats are rejected without a second fetch.
-        # On disk (newscrawl.runkeys), so memory does not grow with the length of the list.
+        # On disk (newscrawl.history.runkeys), so memory does not grow with the length of the list.
         self._first_seen = RunKeys()
         # The input lines as start() reads them: what it had not read when the run stopped is
         # read by `unread_inputs`, so every line of the input still ends as one record.

@@ -26,13 +26,13 @@ from newscrawl.extraction import (
     TRAFILATURA_VERSION,
     ArticleFields,
 )
+from newscrawl.fetch.middlewares import WEB_SCHEMES, BlockedTarget
+from newscrawl.fetch.robots import RobotsForbidden
+from newscrawl.history.state import PageState
 from newscrawl.items import CandidateItem, NavigationItem, RejectItem
-from newscrawl.ledger import Ledger
-from newscrawl.middlewares import WEB_SCHEMES, BlockedTarget
-from newscrawl.robots import RobotsForbidden
+from newscrawl.pool.workers import ExtractionFailed, extractor_for
+from newscrawl.runs.ledger import Ledger
 from newscrawl.spiders.params import INPUTS_FROM_REDIS
-from newscrawl.state import PageState
-from newscrawl.workers import ExtractionFailed, extractor_for
 from schemas import Discovery, Reject, RejectReason
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -144,7 +144,7 @@ class NewsSpider(Spider):
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         """Extract the article from a fetched page, or reject the page with the reason.
 
-        Extraction runs in a worker process (`newscrawl.workers`); waiting for it holds this
+        Extraction runs in a worker process (`newscrawl.pool.workers`); waiting for it holds this
         response, so a busy pool slows the downloader instead of piling pages up in memory.
         """
         input_id: int = response.meta["input_id"]

@@ -24,13 +24,13 @@ from scrapy import Request
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from newscrawl.discovery import is_older_than
-from newscrawl.distributed import Frontier, FrontierEntry
-from newscrawl.inputs import to_fetchable_url, url_key
+from newscrawl.distributed.frontier import Frontier, FrontierEntry
+from newscrawl.fetch.middlewares import WEB_SCHEMES
+from newscrawl.history.runkeys import RunKeys
 from newscrawl.items import RejectItem
-from newscrawl.middlewares import WEB_SCHEMES
-from newscrawl.reruns import Reruns
-from newscrawl.runkeys import RunKeys
+from newscrawl.runs.reruns import Reruns
+from newscrawl.sources.discovery import is_older_than
+from newscrawl.sources.inputs import to_fetchable_url, url_key
 from newscrawl.spiders.base import NewsSpider
 from newscrawl.spiders.params import DiscoveryParams, SpiderArgumentError
 from schemas import Discovery, RejectReason
@@ -49,7 +49,7 @@ class DiscoverySpider(NewsSpider):
         self.frontier: Frontier | None = frontier
         self.filtered: Counter[str] = Counter()
         self.sources: list[dict[str, Any]] = []
-        self._offered = RunKeys()  # URL keys accepted so far (on disk: see newscrawl.runkeys)
+        self._offered = RunKeys()  # URL keys accepted so far (on disk: history.runkeys)
         self._accepted = 0
         self._sources_requested = 0
         self._sources_pending = 0  # sources requested and not yet read (or failed)

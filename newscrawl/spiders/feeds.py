@@ -14,10 +14,10 @@ from urllib.parse import urljoin
 from scrapy import Request
 from scrapy.http import Response
 
-from newscrawl.discovery import SourceError, parse_feed
-from newscrawl.distributed import FrontierEntry
-from newscrawl.inputs import read_url_file, to_fetchable_url
+from newscrawl.distributed.frontier import FrontierEntry
 from newscrawl.items import RejectItem
+from newscrawl.sources.discovery import SourceError, parse_feed
+from newscrawl.sources.inputs import read_url_file, to_fetchable_url
 from newscrawl.spiders.discovery_base import DiscoverySpider
 from newscrawl.spiders.params import FeedsParams, SpiderArgumentError, parse_params
 from schemas import Discovery

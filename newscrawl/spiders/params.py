@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from newscrawl.inputs import to_fetchable_url
+from newscrawl.sources.inputs import to_fetchable_url
 
 
 def _split_commas(value: object) -> object:

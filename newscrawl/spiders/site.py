@@ -16,10 +16,10 @@ from scrapy import Request
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 
-from newscrawl.distributed import FrontierEntry
+from newscrawl.distributed.frontier import FrontierEntry
 from newscrawl.extraction import ArticleFields
-from newscrawl.inputs import to_fetchable_url
 from newscrawl.items import CandidateItem, NavigationItem, RejectItem
+from newscrawl.sources.inputs import to_fetchable_url
 from newscrawl.spiders.discovery_base import DiscoverySpider
 from newscrawl.spiders.params import SiteParams, SpiderArgumentError, parse_params
 from schemas import Discovery

@@ -29,10 +29,10 @@ from twisted.internet import error as twisted_errors
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseNeverReceived
 
-from newscrawl.discovery import SourceError, decompress, parse_sitemap
-from newscrawl.distributed import FrontierEntry
-from newscrawl.inputs import to_fetchable_url, url_key
+from newscrawl.distributed.frontier import FrontierEntry
 from newscrawl.items import RejectItem
+from newscrawl.sources.discovery import SourceError, decompress, parse_sitemap
+from newscrawl.sources.inputs import to_fetchable_url, url_key
 from newscrawl.spiders.discovery_base import DiscoverySpider, failure_detail
 from newscrawl.spiders.params import SitemapParams, SpiderArgumentError, parse_params
 from schemas import Discovery

@@ -33,9 +33,10 @@ from scrapy import Request
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 
-from newscrawl.archive import ARCHIVE_DIR
 from newscrawl.extraction import ArticleFields
 from newscrawl.extraction.metadata import parse_date
+from newscrawl.fetch.archive import ARCHIVE_DIR
+from newscrawl.fetch.warc import ScannedRecord, ScanResult, parse_warc_date, scan
 from newscrawl.items import CandidateItem, NavigationItem, RejectItem
 from newscrawl.spiders.base import HTML_TYPES, NewsSpider
 from newscrawl.spiders.params import (
@@ -45,7 +46,6 @@ from newscrawl.spiders.params import (
     parse_params,
 )
 from newscrawl.spiders.site import is_navigation
-from newscrawl.warc import ScannedRecord, ScanResult, parse_warc_date, scan
 from schemas import Discovery, RejectReason
 
 HEAD_BYTES = 64 * 1024  # the part of a page searched for its date (`since`)
@@ -104,7 +104,7 @@ class WarcSpider(NewsSpider):
         for name, value in REPLAY_SETTINGS.items():
             settings.set(name, value, priority="spider")
         middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
-        middlewares["newscrawl.archive.ReplayMiddleware"] = REPLAY_ORDER
+        middlewares["newscrawl.fetch.archive.ReplayMiddleware"] = REPLAY_ORDER
         settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
 
     async def start(self) -> AsyncIterator[Any]:

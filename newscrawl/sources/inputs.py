@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from w3lib.url import safe_url_string
 
-from newscrawl.urls import canonical_url
+from newscrawl.history.urls import canonical_url
 
 FETCHABLE_SCHEMES = frozenset({"http", "https", "file"})
 
@@ -91,5 +91,5 @@ def to_fetchable_url(value: str, base: Path | None) -> str:
 
 
 def url_key(url: str) -> str:
-    """The form two URLs share when they name the same page (see `newscrawl.urls`)."""
+    """The form two URLs share when they name the same page (see `newscrawl.history.urls`)."""
     return canonical_url(url)

@@ -31,7 +31,7 @@ from scrapy.utils.asyncio import call_later
 from scrapy.utils.httpobj import urlparse_cached
 from w3lib.html import get_base_url, get_meta_refresh
 
-from newscrawl.resolver import PinnedResolver
+from newscrawl.fetch.resolver import PinnedResolver
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class TargetGuardMiddleware:
         resolver = getattr(reactor, "resolver", None)
         if not isinstance(resolver, PinnedResolver):
             logger.warning(
-                "target guard: TWISTED_DNS_RESOLVER is not newscrawl.resolver.PinnedResolver;"
+                "target guard: TWISTED_DNS_RESOLVER is not newscrawl.fetch.resolver.PinnedResolver;"
                 " a name may answer the guard and the connection differently (DNS rebinding)"
             )
             resolver = None

@@ -2,7 +2,7 @@
 
 `ArchiveMiddleware` (`-s NEWSCRAWL_ARCHIVE=true`) writes every page response of the crawl,
 with its request and headers, to gzip-per-record WARC files under `archive/` in the run
-directory (`newscrawl.warc.WarcWriter`), starting a new file past
+directory (`newscrawl.fetch.warc.WarcWriter`), starting a new file past
 `NEWSCRAWL_ARCHIVE_ROTATE_MB`. It sits below the retry (550), redirect (600) and
 decompression (590) middlewares, so it sees each input's final response once, decoded: a
 retried 503 or a followed redirect is not archived, the answer the spider parses is. The
@@ -30,8 +30,8 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 
-from newscrawl.reruns import Reruns
-from newscrawl.warc import NotAResponse, WarcWriter, parse_warc_date, read_response
+from newscrawl.fetch.warc import NotAResponse, WarcWriter, parse_warc_date, read_response
+from newscrawl.runs.reruns import Reruns
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class ArchiveMiddleware:
     def _open(self) -> WarcWriter:
         reruns = self.crawler.get_extension(Reruns)
         if reruns is None:
-            raise RuntimeError("NEWSCRAWL_ARCHIVE needs the newscrawl.reruns.Reruns extension")
+            raise RuntimeError("NEWSCRAWL_ARCHIVE needs the newscrawl.runs.reruns.Reruns extension")
         version = self.crawler.settings.get("USER_AGENT", "newscrawl")
         prefix = reruns.run_id.replace("/", "-")  # distributed mode: <run_id>/part-<worker>
         self._writer = WarcWriter(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from newscrawl.runsummary import RunFacts, dates_over_time, is_failure, text_length_bins
+from newscrawl.runs.summary import RunFacts, dates_over_time, is_failure, text_length_bins
 
 MAX_DOMAINS = 30  # domains shown per chart (the most pages first); the table has them all
 BAR_H = 18

@@ -3,7 +3,7 @@
 Extraction is CPU work (an lxml parse, trafilatura, metadata: tens of milliseconds a page) and
 Scrapy runs callbacks on one thread, so extracting in the callback caps a crawl at one core and
 stalls every download while a slow page is worked on. `ExtractionPool` (an extension) runs
-`NEWSCRAWL_EXTRACT_WORKERS` worker processes (`newscrawl.worker_main`) and hands them pages.
+`NEWSCRAWL_EXTRACT_WORKERS` worker processes (`newscrawl.pool.worker_main`) and hands them pages.
 
 - The event loop talks to each worker over a socket pair, without threads (threads in the
   crawler would fight its busy reactor thread for the GIL and leave workers idle). A worker
@@ -24,14 +24,14 @@ stalls every download while a slow page is worked on. `ExtractionPool` (an exten
   its scraper slot and stops the downloader once they add up to
   `SCRAPER_SLOT_MAX_ACTIVE_SIZE` (5 MB), so the pages waiting for extraction are bounded
   however long the crawl; the peak wait is the stat `newscrawl/extract/max_waiting`.
-- Workers are fresh interpreters (`python -m newscrawl.worker_main`, started with
+- Workers are fresh interpreters (`python -m newscrawl.pool.worker_main`, started with
   `subprocess`: forking the crawler, with its reactor and threads, is unsafe; and unlike
   multiprocessing's forkserver this adds no server or resource-tracker processes, 50 MB of
   RSS). A worker imports the extractor when it starts (under a second of CPU), which only
   happens at the start, after a crash or time-out, and every `PAGES_PER_WORKER` pages (a
   replacement, so memory the extractor's libraries fragment or cache stays flat), or after
   a page that leaves it above `NEWSCRAWL_EXTRACT_WORKER_MAX_RSS` MB (its answer carries its
-  RSS, measured after it has returned its free heap: `newscrawl.worker_main`); stat
+  RSS, measured after it has returned its free heap: `newscrawl.pool.worker_main`); stat
   `newscrawl/extract/workers_recycled_rss`.
 
 `NEWSCRAWL_EXTRACT_WORKERS=0` disables the extension: `extractor_for` then gives the
@@ -62,7 +62,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
 from scrapy.utils.asyncio import is_asyncio_available
 
-from newscrawl.worker_main import (
+from newscrawl.pool.worker_main import (
     DEFAULT_FUNCTION,
     HEADER,
     SOCKET_BUFFER,
@@ -461,7 +461,7 @@ class _Worker:
         # The crawler's import path (Scrapy adds the project directory), for the function.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         command = [
-            sys.executable, "-m", "newscrawl.worker_main",
+            sys.executable, "-m", "newscrawl.pool.worker_main",
             str(theirs.fileno()), self.pool.config.function, self.name,
         ]  # fmt: skip
         try:

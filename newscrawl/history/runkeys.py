@@ -9,7 +9,7 @@ hundred megabytes. `RunKeys` keeps them in a private temporary SQLite database i
 page cache, so the crawler holds at most `CACHE_KIB` of them in memory however long the run.
 
 Each run (each process, in distributed mode) has its own: these checks are per run, like the
-dicts they replace; what earlier runs exported is the state store's (`newscrawl.state`).
+dicts they replace; what earlier runs exported is the state store's (`newscrawl.history.state`).
 """
 
 from __future__ import annotations

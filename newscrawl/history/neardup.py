@@ -10,7 +10,7 @@ Written here rather than taken from datasketch, for two reasons measured on this
 datasketch hashes every shingle with SHA-1 in its own Python call and imports scipy (about
 60 MB and 1.3 s in every process that uses it), where crc32 per word and numpy for the rest
 cost a fraction; and its `MinHashLSH` keeps every signature in memory, where ours are band
-keys in the state store (`newscrawl.state`), so memory stays flat however many pages earlier
+keys in the state store (`newscrawl.history.state`), so memory stays flat however many pages earlier
 runs exported. The 128 hash functions are multiply-add-shift (`(a * h + b) mod 2^64 >> 32`,
 a 2-universal family for 32-bit keys), four times cheaper in numpy than datasketch's modulo
 a Mersenne prime. Numpy only: this module also runs inside extraction workers.

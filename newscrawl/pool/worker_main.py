@@ -1,6 +1,6 @@
 """The extraction worker process: pages in over a socket, article fields out. Scrapy-free.
 
-`newscrawl.workers` (the Scrapy side) starts these processes and talks to them; this module
+`newscrawl.pool.workers` (the Scrapy side) starts these processes and talks to them; this module
 holds only what runs inside one, so a worker imports the extractor and nothing of Scrapy or
 Twisted. `extract_page` is also what the in-process path (`NEWSCRAWL_EXTRACT_WORKERS=0`) runs.
 
@@ -34,8 +34,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from newscrawl import neardup
 from newscrawl.extraction.encoding import decode_html
+from newscrawl.history import neardup
 
 DEFAULT_FUNCTION = "newscrawl.extraction.extract_article"
 HEADER = struct.Struct("!Q")
@@ -49,7 +49,7 @@ ExtractFunction = Callable[[str, str], Any]
 @dataclasses.dataclass(frozen=True, slots=True)
 class ExtractedPage:
     """What extracting one page gives the crawler: the article fields, and the MinHash
-    signature of their text (`newscrawl.neardup`, stored form), computed here, beside the
+    signature of their text (`newscrawl.history.neardup`, stored form), computed here, beside the
     text, so the crawler process does not spend a millisecond a page on it."""
 
     fields: Any  # ArticleFields, or whatever NEWSCRAWL_EXTRACT_FUNCTION returns
@@ -217,13 +217,13 @@ def _exit_when_orphaned(interval: float = 1.0) -> None:
 
 
 def main() -> None:
-    """`python -m newscrawl.worker_main FD FUNCTION [NAME]`, as `newscrawl.workers` starts it."""
+    """`python -m newscrawl.pool.worker_main FD FUNCTION [NAME]`, as `pool.workers` starts it."""
     serve(socket.socket(fileno=int(sys.argv[1])), sys.argv[2])
 
 
 if __name__ == "__main__":
     # Run the module under its own name, not as __main__: the classes in replies must
-    # unpickle in the crawler as newscrawl.worker_main.ExtractedPage.
-    from newscrawl.worker_main import main as run_as_module
+    # unpickle in the crawler as newscrawl.pool.worker_main.ExtractedPage.
+    from newscrawl.pool.worker_main import main as run_as_module
 
     run_as_module()

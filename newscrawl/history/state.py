@@ -1,9 +1,9 @@
 """The state store: what earlier runs exported, so a rerun fetches only what is new.
 
-One entry per exported page, keyed by its canonical URL (`newscrawl.urls.page_key`), with
+One entry per exported page, keyed by its canonical URL (`newscrawl.history.urls.page_key`), with
 the other URLs it is known by as aliases: first seen, last fetched, ETag / Last-Modified,
 `content_sha256`, revision, the run that exported it, and a MinHash signature for
-near-duplicate detection, found through its LSH band keys (`newscrawl.neardup`), so finding
+near-duplicate detection, found through its LSH band keys (`newscrawl.history.neardup`), so finding
 near copies reads a few rows instead of holding every signature in memory. Only exported
 articles are saved (by the writer, after their line is written), so a killed run never
 marks an unwritten page as seen.
@@ -218,19 +218,6 @@ class SqliteStateStore(StateStore):
             self._db.close()
         finally:
             self._lock.close()
-
-
-def open_store(location: str, busy_timeout: float = 30.0) -> StateStore:
-    """The store at `location` (NEWSCRAWL_STATE): a SQLite file path, or a Redis URL.
-
-    `busy_timeout`: how long a SQLite write waits for a lock another connection holds."""
-    if location.startswith(("redis://", "rediss://", "unix://")):
-        from newscrawl.state_redis import RedisStateStore  # distributed mode
-
-        return RedisStateStore.from_url(location)
-    if "://" in location:
-        raise StateStoreError(f"NEWSCRAWL_STATE={location}: only a SQLite file path is supported")
-    return SqliteStateStore(Path(location), busy_timeout)
 
 
 def _prefixed(alias: str) -> str:

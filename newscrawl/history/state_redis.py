@@ -1,6 +1,6 @@
 """The state store in Redis: what earlier runs exported, shared by distributed workers.
 
-The same interface as the SQLite store (`newscrawl.state.StateStore`), chosen by a
+The same interface as the SQLite store (`newscrawl.history.state.StateStore`), chosen by a
 `redis://` (or `rediss://`, `unix://`) `NEWSCRAWL_STATE`; distributed mode points it at
 `NEWSCRAWL_REDIS_URL`. Keys, under a prefix (`?prefix=...` in the URL, default
 `newscrawl:state:`):
@@ -25,7 +25,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
-from newscrawl.state import PageState, StateStore, StateStoreError
+from newscrawl.distributed.keys import client_options
+from newscrawl.history.state import PageState, StateStore, StateStoreError
 
 DEFAULT_PREFIX = "newscrawl:state:"
 _FIELDS = (
@@ -47,8 +48,6 @@ class RedisStateStore(StateStore):
         query = dict(parse_qsl(parts.query))
         prefix = query.pop("prefix", DEFAULT_PREFIX)
         url = urlunsplit(parts._replace(query=urlencode(query)))
-        from newscrawl.distributed import client_options
-
         client = redis.Redis.from_url(url, **client_options())
         try:
             client.ping()

@@ -25,8 +25,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from newscrawl.report import render_report
-from newscrawl.runsummary import (
+from newscrawl.runs.report import render_report
+from newscrawl.runs.summary import (
     domain_metrics_of,
     drift,
     previous_runs,

@@ -3,7 +3,7 @@
 `Reruns` is a Scrapy extension, one per crawl, that every other component asks
 (`crawler.get_extension(Reruns)`):
 
-* the state store (`NEWSCRAWL_STATE`, see `newscrawl.state`), opened and locked for the
+* the state store (`NEWSCRAWL_STATE`, see `newscrawl.history.state`), opened and locked for the
   whole crawl; the spider asks it whether an input was exported before (`seen_before`, or a
   conditional request with `-a refresh=true`), the history pipeline whether a body was, and
   the writer records each exported article in it after writing its line;
@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import shlex
 import shutil
 import sys
@@ -41,10 +40,17 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spiders import Spider
 
-from newscrawl import neardup
-from newscrawl.neardup import Signature
-from newscrawl.state import PageState, StateStore, StateStoreError, exclusive_lock, open_store
-from newscrawl.urls import canonical_url, page_keys, redacted
+from newscrawl.history import neardup
+from newscrawl.history.neardup import Signature
+from newscrawl.history.state import (
+    PageState,
+    StateStore,
+    StateStoreError,
+    exclusive_lock,
+)
+from newscrawl.history.stores import open_store
+from newscrawl.history.urls import canonical_url, page_keys, redacted
+from newscrawl.runs.ids import new_run_id
 from schemas import Article, Reject, RejectReason
 
 logger = logging.getLogger(__name__)
@@ -54,11 +60,6 @@ JOB_FILE = "newscrawl-job.json"
 # the next start of the spider, so a page is never exported twice for a store error.
 UNSAVED_FILE = "state-unsaved.jsonl"
 RECORD_FILES = (("articles.jsonl", True), ("rejects.jsonl", False))
-
-
-def new_run_id(now: datetime) -> str:
-    """A run id that sorts by start time and does not collide between parallel runs."""
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 class ResumeError(RuntimeError):

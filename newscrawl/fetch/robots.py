@@ -35,7 +35,7 @@ from scrapy.robotstxt import RobotParser
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 
-from newscrawl.runsummary import ROBOTS_UNAVAILABLE
+from newscrawl.runs.summary import ROBOTS_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """One DNS answer per name for the whole crawl: what the target guard checks is what we connect to.
 
-The target guard (`newscrawl.middlewares.TargetGuardMiddleware`) refuses names that resolve to
+The target guard (`newscrawl.fetch.middlewares.TargetGuardMiddleware`) refuses names that resolve to
 internal addresses. If it resolved a name itself and Scrapy resolved it again to connect, a
 name answering a public address the first time and 127.0.0.1 the second (DNS rebinding)
 would pass the guard and reach an internal service. `PinnedResolver`, installed as

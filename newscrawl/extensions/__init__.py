@@ -1,1 +1,0 @@
-"""newscrawl's Scrapy extensions for the people running a crawl: progress, summary, report."""

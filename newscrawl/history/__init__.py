@@ -1,0 +1,1 @@
+"""What earlier runs and this run have seen: state stores, canonical keys, near-duplicates."""

@@ -1,0 +1,1 @@
+"""The extraction worker pool: pages go out to worker processes, fields come back."""

@@ -1,0 +1,1 @@
+"""Where inputs come from: URL lists, and the sitemaps, feeds and sections discovery reads."""
