@@ -30,10 +30,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
+sys.path.insert(0, str(REPO))  # the harness and the tests' Redis helper, from the repo
 
-from throughput import PageServer, generate  # noqa: E402
-
+from benchmarks.harness.pages import generate  # noqa: E402
+from benchmarks.harness.server import PageServer  # noqa: E402
 from tests.redis_support import RedisServer  # noqa: E402
 
 BIN = Path(sys.executable).parent

@@ -51,27 +51,36 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import functools
-import gzip
 import importlib
 import json
 import logging
 import re
-import statistics
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # run as a script: the harness is imported from the repo
+    sys.path.insert(0, str(REPO_ROOT))
 
-SHINGLE_SIZE = 4
-TOKEN_RE = re.compile(r"\w+")
+from benchmarks.harness.corpus import decode_html, default_corpora, is_corpus, load_corpus  # noqa: E402
+from benchmarks.harness.extractors import (  # noqa: E402
+    CPU_REFERENCE,
+    EXTRACTOR_NAMES,
+    build_extractors,
+    load_newscrawl,
+    result_field,
+)
+from benchmarks.harness.runs import ExtractorRun, PageResult, run_extractors  # noqa: E402
+from benchmarks.harness.scoring import (  # noqa: E402
+    SHINGLE_SIZE,
+    token_shingles,
+    tokenize,
+)
 
 WORST_COUNT = 10
 SNIPPETS_PER_KIND = 3
@@ -89,486 +98,12 @@ MAX_BELOW_REFERENCE = 0.3
 MAX_CPU_RATIO = 0.8
 CPU_RATIO_CEILING = 1.0
 LOW_F1 = 0.5
-CPU_REFERENCE = "trafilatura"
 DEFAULT_EXTRACTORS = ("newscrawl", "trafilatura", "trafilatura_precision", "readability")
 # A page whose F1 moved by more than this between two runs counts as changed (--diff).
 CHANGE_EPSILON = 0.005
 
-Shingle = tuple[str, ...]
-Extractor = Callable[[str, str], str]
-
-
-# --------------------------------------------------------------------------- metric
-
-
-def tokenize(text: str | None) -> list[str]:
-    """Split text into word tokens with ``\\w+``, keeping case."""
-    return TOKEN_RE.findall(text or "")
-
-
-def shingles(text: str | None, size: int = SHINGLE_SIZE) -> Counter[Shingle]:
-    """Return the multiset of ``size``-token shingles of ``text``.
-
-    A text shorter than ``size`` tokens (but not empty) becomes a single shingle
-    made of all its tokens, so that short texts still count; an empty text has no
-    shingle.
-    """
-    return token_shingles(tokenize(text), size)
-
-
-def token_shingles(tokens: Sequence[str], size: int = SHINGLE_SIZE) -> Counter[Shingle]:
-    """Return the multiset of ``size``-token shingles of a token sequence (see :func:`shingles`)."""
-    if not tokens:
-        return Counter()
-    if len(tokens) < size:
-        return Counter([tuple(tokens)])
-    return Counter(tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
-
-
-@dataclass(frozen=True)
-class PageScore:
-    """Shingle counts for one page, with the page-level ratios derived from them.
-
-    ``tp``, ``fp`` and ``fn`` are raw shingle counts; :meth:`normalized` divides
-    them by their sum as the benchmark does (which leaves the ratios unchanged).
-    """
-
-    tp: int
-    fp: int
-    fn: int
-
-    def normalized(self) -> tuple[float, float, float]:
-        """Return (TP, FP, FN) divided by TP+FP+FN, or zeros when all are zero."""
-        total = self.tp + self.fp + self.fn
-        if total == 0:
-            return 0.0, 0.0, 0.0
-        return self.tp / total, self.fp / total, self.fn / total
-
-    @property
-    def extraction_empty(self) -> bool:
-        """True when the extraction has no shingle (no word token at all)."""
-        return self.tp + self.fp == 0
-
-    @property
-    def truth_empty(self) -> bool:
-        """True when the ground truth has no shingle."""
-        return self.tp + self.fn == 0
-
-    @property
-    def precision(self) -> float | None:
-        """TP/(TP+FP); None for an empty extraction, which precision ignores."""
-        if self.extraction_empty:
-            return None
-        tp, fp, _ = self.normalized()
-        return tp / (tp + fp)
-
-    @property
-    def recall(self) -> float:
-        """TP/(TP+FN); 0 for an empty extraction, 1 when there was nothing to find."""
-        if self.truth_empty:
-            return 1.0 if self.extraction_empty else 0.0
-        tp, _, fn = self.normalized()
-        return tp / (tp + fn)
-
-    @property
-    def f1(self) -> float:
-        """Page F1, counting an empty extraction's precision as 0 (for ranking)."""
-        precision = self.precision or 0.0
-        recall = self.recall
-        if precision + recall == 0:
-            return 0.0
-        return 2 * precision * recall / (precision + recall)
-
-
-def score_page(truth: str | None, extracted: str | None) -> PageScore:
-    """Compare an extracted text with the true article body by 4-token shingles."""
-    true_shingles = shingles(truth)
-    pred_shingles = shingles(extracted)
-    tp = sum((true_shingles & pred_shingles).values())
-    fp = sum(pred_shingles.values()) - tp
-    fn = sum(true_shingles.values()) - tp
-    return PageScore(tp=tp, fp=fp, fn=fn)
-
-
-def aggregate(scores: Iterable[PageScore]) -> tuple[float, float, float]:
-    """Return corpus (PRECISION, RECALL, F1) from page scores.
-
-    PRECISION is the mean over pages with a non-empty extraction, RECALL the mean
-    over all pages, F1 their harmonic mean. Means over no page are 0.
-    """
-    score_list = list(scores)
-    precisions = [s.precision for s in score_list if s.precision is not None]
-    recalls = [s.recall for s in score_list]
-    precision = statistics.fmean(precisions) if precisions else 0.0
-    recall = statistics.fmean(recalls) if recalls else 0.0
-    if precision + recall == 0:
-        return precision, recall, 0.0
-    return precision, recall, 2 * precision * recall / (precision + recall)
-
-
-# --------------------------------------------------------------------------- input
-
-
-META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-
-
-def decode_html(raw: bytes) -> str:
-    """Decode page bytes without HTTP headers.
-
-    Tries UTF-8 first (most pages, and a strict decode rarely succeeds by
-    accident), then the charset declared in a ``<meta>`` tag, then statistical
-    detection with charset_normalizer, and finally Latin-1 with replacement so a
-    page is never dropped for its encoding.
-    """
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    match = META_CHARSET_RE.search(raw[:8192])
-    if match:
-        try:
-            return raw.decode(match.group(1).decode("ascii"))
-        except (LookupError, UnicodeDecodeError):
-            pass
-    try:
-        from charset_normalizer import from_bytes
-    except ImportError:
-        best = None
-    else:
-        best = from_bytes(raw).best()
-    if best is not None:
-        return str(best)
-    return raw.decode("latin-1", errors="replace")
-
-
-@dataclass(frozen=True)
-class Page:
-    """One corpus page: its id, URL, decoded HTML and true article body."""
-
-    page_id: str
-    url: str
-    html: str
-    truth: str
-
-
-def fundus_full_text(body: Mapping[str, Any]) -> str:
-    """A fundus-dev page's true body: summary, then each section's headline and paragraphs.
-
-    Joined by blank lines, as fundus's ``Article.plaintext`` joins them (the corpus README).
-    """
-    parts: list[str] = list(body.get("summary") or [])
-    for section in body.get("sections") or []:
-        parts.extend(section.get("headline") or [])
-        parts.extend(section.get("paragraphs") or [])
-    return "\n\n".join(part for part in parts if part)
-
-
-def _read_pages(entries: Iterable[tuple[str, str, Path, str]], limit: int | None) -> list[Page]:
-    """Pages from (id, URL, path of the gzipped HTML, true body) entries, at most `limit`;
-    a missing file is said and skipped."""
-    pages: list[Page] = []
-    for page_id, url, html_path, truth in entries:
-        if limit is not None and len(pages) >= limit:
-            break
-        if not html_path.exists():
-            print(f"note: {html_path} missing, page skipped")
-            continue
-        html = decode_html(gzip.decompress(html_path.read_bytes()))
-        pages.append(Page(page_id=page_id, url=url, html=html, truth=truth))
-    return pages
-
-
-def load_fundus(corpus_dir: Path, limit: int | None) -> list[Page]:
-    """Read a fundus-style corpus: ``expected.jsonl`` and ``pages/<key>.html.gz``."""
-    with (corpus_dir / "expected.jsonl").open(encoding="utf-8") as handle:
-        entries = sorted(
-            (json.loads(line) for line in handle if line.strip()), key=lambda e: e["key"]
-        )
-    return _read_pages(
-        (
-            (entry["key"], entry.get("url") or "", corpus_dir / "pages" / f"{entry['key']}.html.gz",
-             fundus_full_text(entry.get("body") or {}))
-            for entry in entries
-        ),
-        limit,
-    )  # fmt: skip
-
-
-def is_corpus(corpus_dir: Path) -> bool:
-    """Whether the directory holds a corpus in one of the two layouts read here."""
-    return (corpus_dir / "ground-truth.json").is_file() or (corpus_dir / "expected.jsonl").is_file()
-
-
-def load_corpus(corpus_dir: Path, limit: int | None) -> list[Page]:
-    """Read ground truth and HTML of the corpus, in sorted id order.
-
-    Two layouts: the Article Extraction Benchmark's (``ground-truth.json`` and
-    ``html/<id>.html.gz``) and fundus's (``expected.jsonl`` and ``pages/<key>.html.gz``,
-    see :func:`load_fundus`).
-    """
-    if (corpus_dir / "expected.jsonl").is_file():
-        return load_fundus(corpus_dir, limit)
-    with (corpus_dir / "ground-truth.json").open(encoding="utf-8") as handle:
-        ground_truth: dict[str, dict[str, Any]] = json.load(handle)
-    return _read_pages(
-        (
-            (page_id, entry.get("url") or "", corpus_dir / "html" / f"{page_id}.html.gz",
-             entry.get("articleBody") or "")
-            for page_id, entry in sorted(ground_truth.items())
-        ),
-        limit,
-    )  # fmt: skip
-
-
-# --------------------------------------------------------------------------- extractors
-
-
-def result_field(result: Any, name: str) -> Any:
-    """Read ``name`` from an extraction result that is a mapping or an object."""
-    if result is None:
-        return None
-    if isinstance(result, Mapping):
-        return result.get(name)
-    return getattr(result, name, None)
-
-
-@functools.cache
-def load_newscrawl() -> Callable[[str, str], Any] | None:
-    """Import ``newscrawl.extraction.extract_article`` from this repo, or explain why not.
-
-    The repo root goes first on ``sys.path`` so the working tree is measured, not
-    an installed copy. Any import failure is reported once and yields None.
-    """
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
-    try:
-        extract_article = importlib.import_module("newscrawl.extraction").extract_article
-    except Exception as exc:
-        print(f"note: newscrawl extractor unavailable ({type(exc).__name__}: {exc}); skipped")
-        return None
-    func: Callable[[str, str], Any] = extract_article
-    return func
-
-
-class NewscrawlExtractor:
-    """newscrawl's extractor returning plain text; ``last_source`` says where it came from.
-
-    ``text_source`` of the last result ("precision", "guard", "json_ld"...) is kept so the
-    report can list, per corpus, the pages on which each fallback fired.
-    """
-
-    def __init__(self, extract_article: Callable[[str, str], Any]) -> None:
-        self.extract_article = extract_article
-        self.last_source: str | None = None
-
-    def __call__(self, html: str, url: str) -> str:
-        result = self.extract_article(html, url)
-        source = result_field(result, "text_source")
-        self.last_source = source if isinstance(source, str) else None
-        text = result_field(result, "text")
-        return text if isinstance(text, str) else ""
-
-
-def make_newscrawl(extract_article: Callable[[str, str], Any]) -> Extractor:
-    """Wrap newscrawl's extractor so it returns plain text (see :class:`NewscrawlExtractor`)."""
-    return NewscrawlExtractor(extract_article)
-
-
-def make_trafilatura(*, favor_precision: bool = False, favor_recall: bool = False) -> Extractor:
-    """Return a trafilatura extractor, in its default mode unless a ``favor_*`` flag is set."""
-    import trafilatura
-
-    def run(html: str, url: str) -> str:
-        text = trafilatura.extract(
-            html, url=url, favor_precision=favor_precision, favor_recall=favor_recall
-        )
-        return text or ""
-
-    return run
-
-
-FRONT_MATTER_RE = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
-
-
-def make_trafilatura_meta() -> Extractor:
-    """Return plain ``trafilatura.extract(with_metadata=True)``: the CPU reference.
-
-    This is what a user calls instead of newscrawl (text and metadata in one call).
-    Its plain-text output starts with a front-matter block of metadata, which is
-    removed before scoring so that only the body is compared; producing it is timed.
-    """
-    import trafilatura
-
-    def run(html: str, url: str) -> str:
-        text = trafilatura.extract(html, url=url, with_metadata=True) or ""
-        return FRONT_MATTER_RE.sub("", text, count=1)
-
-    return run
-
-
-BLOCK_TAGS = frozenset(
-    {
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "br",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "table",
-        "td",
-        "th",
-        "tr",
-        "ul",
-    }
-)
-
-
-def html_to_text(fragment: str) -> str:
-    """Turn an HTML fragment into text, with one line per block element."""
-    import lxml.html
-
-    if not fragment.strip():
-        return ""
-    root = lxml.html.fromstring(fragment)
-    for element in root.iter():
-        if isinstance(element.tag, str) and element.tag.lower() in BLOCK_TAGS:
-            element.tail = "\n" + (element.tail or "")
-            if element.tag.lower() != "br":
-                element.text = "\n" + (element.text or "")
-    lines = (" ".join(line.split()) for line in root.text_content().splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def make_readability() -> Extractor:
-    """Return a readability-lxml extractor converting its summary HTML to text."""
-    from readability import Document
-
-    def run(html: str, url: str) -> str:
-        return html_to_text(Document(html, url=url).summary())
-
-    return run
-
-
-BASELINES: dict[str, Callable[[], Extractor]] = {
-    CPU_REFERENCE: make_trafilatura_meta,
-    "trafilatura": make_trafilatura,
-    "trafilatura_precision": lambda: make_trafilatura(favor_precision=True),
-    "trafilatura_recall": lambda: make_trafilatura(favor_recall=True),
-    "readability": make_readability,
-}
-EXTRACTOR_NAMES = ("newscrawl", *BASELINES)
-
-
-def build_extractors(names: Sequence[str]) -> dict[str, Extractor]:
-    """Instantiate the requested extractors, skipping with a note those that fail."""
-    extractors: dict[str, Extractor] = {}
-    for name in names:
-        if name == "newscrawl":
-            extract_article = load_newscrawl()
-            if extract_article is not None:
-                extractors[name] = make_newscrawl(extract_article)
-            continue
-        try:
-            extractors[name] = BASELINES[name]()
-        except Exception as exc:
-            print(f"note: {name} unavailable ({type(exc).__name__}: {exc}); skipped")
-    return extractors
-
 
 # --------------------------------------------------------------------------- run
-
-
-@dataclass
-class PageResult:
-    """What one extractor produced on one page, with its score and timing."""
-
-    page: Page
-    text: str
-    score: PageScore
-    cpu_ms: float
-    error: str | None = None
-    source: str | None = None
-
-
-@dataclass
-class ExtractorRun:
-    """All page results of one extractor."""
-
-    name: str
-    results: list[PageResult] = field(default_factory=list)
-
-    def summary(self) -> dict[str, float | int]:
-        """Corpus precision/recall/F1, mean CPU ms per page, empty and failed pages."""
-        precision, recall, f1 = aggregate(r.score for r in self.results)
-        return {
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-            "cpu_ms_per_page": (
-                statistics.fmean(r.cpu_ms for r in self.results) if self.results else 0.0
-            ),
-            "pages": len(self.results),
-            "empty": sum(r.score.extraction_empty for r in self.results),
-            "errors": sum(r.error is not None for r in self.results),
-        }
-
-
-def run_extractor(name: str, extractor: Extractor, pages: Sequence[Page]) -> ExtractorRun:
-    """Run one extractor on every page (see :func:`run_extractors`)."""
-    return run_extractors({name: extractor}, pages)[0]
-
-
-def run_extractors(
-    extractors: Mapping[str, Extractor], pages: Sequence[Page]
-) -> list[ExtractorRun]:
-    """Run every extractor on every page, timing only the extraction call in CPU time.
-
-    Each extractor gets one untimed warm-up call on the first page, which keeps lazy
-    imports and caches out of the mean. Then the extractors take turns on each page,
-    so that a change in machine load during the run affects them alike. An exception
-    counts as an empty extraction and is recorded.
-    """
-    if pages:
-        for extractor in extractors.values():
-            with contextlib.suppress(Exception):
-                extractor(pages[0].html, pages[0].url)
-    runs = {name: ExtractorRun(name) for name in extractors}
-    for page in pages:
-        for name, extractor in extractors.items():
-            error: str | None = None
-            start = time.process_time()
-            try:
-                text = extractor(page.html, page.url)
-            except Exception as exc:
-                text = ""
-                error = f"{type(exc).__name__}: {exc}"
-            cpu_ms = (time.process_time() - start) * 1000
-            score = score_page(page.truth, text)
-            source = getattr(extractor, "last_source", None)
-            runs[name].results.append(PageResult(page, text, score, cpu_ms, error, source))
-    return list(runs.values())
 
 
 # --------------------------------------------------------------------------- report
@@ -1007,24 +542,6 @@ def evaluate_metadata(fixtures_dir: Path, extract_article: Callable[[str, str], 
 
 
 # --------------------------------------------------------------------------- main
-
-
-def shared_corpus_dir() -> Path:
-    """``shared/corpus`` beside the repository, or beside one of its parent directories.
-
-    A checkout sits next to ``shared/``; a git worktree may sit one level further down.
-    """
-    for base in REPO_ROOT.parents:
-        candidate = base / "shared" / "corpus"
-        if candidate.is_dir():
-            return candidate
-    return REPO_ROOT.parent / "shared" / "corpus"
-
-
-def default_corpora() -> list[Path]:
-    """The two development corpora in ``../shared/corpus``."""
-    base = shared_corpus_dir()
-    return [base / name for name in ("aeb-dev", "fundus-dev")]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -34,18 +34,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(REPO))  # the harness, from the repo
 
-from throughput import (  # a sibling script, not a package
-    BIN,
-    REPO,
-    PageServer,
-    TreeRun,
-    _crawl_seconds,
-    become_subreaper,
-    generate,
-    run_tree,
-)
+from benchmarks.harness.pages import generate  # noqa: E402
+from benchmarks.harness.server import PageServer  # noqa: E402
+from benchmarks.harness.tree import TreeRun, become_subreaper, crawl_seconds, run_tree  # noqa: E402
 
 COMMON = [
     "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING",
@@ -61,7 +56,7 @@ def _run_json(directory: Path) -> dict[str, Any]:
 
 def _row(name: str, pages: int, run: TreeRun, summary: dict[str, Any]) -> dict[str, Any]:
     counts = summary.get("counts", {})
-    in_run = _crawl_seconds(summary)
+    in_run = crawl_seconds(summary)
     return {
         "name": name,
         "pages": pages,

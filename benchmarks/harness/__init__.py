@@ -1,0 +1,1 @@
+"""What the benchmark scripts share: corpora, scoring, extractors, pages, server, tree timing."""
