@@ -39,6 +39,8 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from newscrawl.commands.crawl import EXIT_ACCOUNTING_FAILED, EXIT_ERROR_RATE
+from newscrawl.distributed.warcs import SPIDER as WARC_SPIDER
+from newscrawl.distributed.warcs import WarcCheck, check_warc_files
 from newscrawl.runs.runreport import RunReport
 from schemas import SCHEMA_VERSION
 
@@ -94,11 +96,15 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
         raise UsageError(f"{manifest} not found: not a distributed run directory")
     expected: Counter[str] = Counter()
     sources: dict[str, str] = {}  # input key -> its URL (or raw line), to name it in run.json
+    warc_files: dict[str, str] = {}  # a warc run's inputs are files: input key -> path
     with manifest.open(encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
                 listed = json.loads(line)
                 key = _input_key(run_dir.name, listed.get("input"), listed["source"])
+                if run_dir.parent.name == WARC_SPIDER:
+                    warc_files[key] = listed["source"]
+                    continue
                 expected[key] += 1
                 sources[key] = listed["source"]
     parts = sorted(path for path in run_dir.glob("part-*") if path.is_dir())
@@ -132,6 +138,11 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
                 source = record.get("input_id") or source  # its global input id (schema 1.2)
                 record["_killed"] = info is None
                 records.append((source, is_article, line, record))
+    # A WARC file's records are known once it is scanned: its workers' reports say which.
+    warc: WarcCheck | None = None
+    if warc_files:
+        warc = check_warc_files(run_dir, warc_files, (source for source, *_ in records))
+        expected.update(warc.expected)
     found: Counter[str] = Counter(source for source, *_ in records)
     drop: set[int] = set()
     same_run = f"exported in run {run_dir.name}/part-"
@@ -159,6 +170,7 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             drop.add(index)
     kept = [entry for index, entry in enumerate(records) if index not in drop]
     missing = sorted(sources.get(s, s) for s in expected if found[s] < expected[s])
+    missing += warc.missing if warc is not None else []
     duplicated = sorted(sources.get(s, s) for s in found if found[s] > expected[s])
     reasons: Counter[str] = Counter()
     for name, want in (("articles.jsonl", True), ("rejects.jsonl", False)):
@@ -171,7 +183,7 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
                         reasons[str(record.get("reason"))] += 1
         os.replace(tmp, run_dir / name)
     articles = sum(1 for _s, is_article, *_ in kept if is_article)
-    inputs = sum(expected.values())
+    inputs = sum(expected.values()) if warc is None else warc.inputs
     ok = not missing and not duplicated and len(kept) == inputs
     summary = {
         "schema_version": SCHEMA_VERSION,
@@ -205,8 +217,9 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             "duplicated": len(duplicated),
             "missing_inputs": missing[:SHOWN],
             "duplicated_inputs": duplicated[:SHOWN],
+            **({"warc_files": warc.accounting} if warc is not None else {}),
         },
-        **merged_discovery(run_dir),
+        **({"discovery": warc.discovery} if warc is not None else merged_discovery(run_dir)),
     }
     tmp = run_dir / "run.json.tmp"
     tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
