@@ -53,11 +53,12 @@ WARC_FILTERS = ("-a", "domains=news.example", "-a", "since=2025-01-01", "-a", "d
 
 
 def _warc_files(directory: Path, files: int, pages: int) -> dict[Path, list[int]]:
-    """`files` WARC files of `pages` article pages each, plus records that are only counted
-    or filtered, a 404 and a PDF; the last file torn inside its last record. Returns each
-    file's page offsets."""
+    """`files` WARC files of `pages` article pages each, plus a 404 page, pages the filters
+    leave out and records that are only counted (request, warcinfo, a PDF); the last file is
+    torn inside its last record (the PDF). Returns each file's HTML response offsets."""
     directory.mkdir(parents=True, exist_ok=True)
     offsets: dict[Path, list[int]] = {}
+    pdf_at = 0
     for f in range(files):
         warc = _Warc(directory / f"news-{f}.warc.gz")
         writer = warc.writer
@@ -73,13 +74,11 @@ def _warc_files(directory: Path, files: int, pages: int) -> dict[Path, list[int]
             f"https://news.example/gone/{f}", b"<html>gone</html>", status="404 Not Found"
         )
         warc.response(f"https://news.example/doc/{f}.pdf", PDF, content_type="application/pdf")
+        pdf_at = warc.offsets.pop()  # not an input: only counted
         warc.close()
         offsets[warc.path] = warc.offsets
-    last = directory / f"news-{files - 1}.warc.gz"
-    data = last.read_bytes()
-    cut = offsets[last][-1] + (len(data) - offsets[last][-1]) // 2
-    last.write_bytes(data[:cut])
-    offsets[last] = offsets[last][:-1]
+    data = warc.path.read_bytes()
+    warc.path.write_bytes(data[: pdf_at + (len(data) - pdf_at) // 2])
     return offsets
 
 
@@ -144,16 +143,15 @@ def test_two_workers_match_a_single_machine_crawl(clean_redis: RedisServer, tmp_
     assert all(by_part.values()) and not set.intersection(*by_part.values()), by_part
     code, summary = merge(run_dir)
     assert code == 0, summary["accounting"]
-    pages = sum(len(o) for o in offsets.values())  # article pages + a 404 and a PDF per file
-    expected_inputs = pages - 3 * 5  # the domain, deny and since pages are filtered
-    assert summary["accounting"]["inputs"] == expected_inputs == single.run["counts"]["inputs"]
+    inputs = (4 + 1) * 5  # 4 articles and a 404 per file; 3 filtered pages, a PDF
+    assert summary["accounting"]["inputs"] == inputs == single.run["counts"]["inputs"]
     assert summary["accounting"]["warc_files"]["finished"] == 5
 
     merged = _by_id(read_jsonl(run_dir / "articles.jsonl") + read_jsonl(run_dir / "rejects.jsonl"))
     alone = _by_id(single.articles + single.rejects)
     assert merged == alone
     assert Counter(r.get("reason", "article") for r in merged.values()) == {
-        "article": 4 * 5, "http_error": 5, "not_html": 5 - 1,  # the torn file's PDF
+        "article": 4 * 5, "http_error": 5,
     }  # fmt: skip
     # The run's account of the files is the single-machine one (but for who read them).
     files = summary["discovery"]["warc_files"]
@@ -223,8 +221,7 @@ def test_worker_killed_mid_file(clean_redis: RedisServer, tmp_path: Path) -> Non
     assert code == 0, summary["accounting"]
     accounting = summary["accounting"]
     assert summary["workers"]["w1"]["run_json"] is False
-    pages = sum(len(o) for o in offsets.values())
-    assert accounting["inputs"] == accounting["records"] == pages
+    assert accounting["inputs"] == accounting["records"] == (40 + 3 + 1) * 4  # no filters
     # The killed worker's records of the file were written again by w2 (as seen_before for
     # the articles it had exported): each is counted once.
     assert accounting["superseded"] + accounting["written_twice_by_killed_worker"] >= killed_lines
@@ -233,7 +230,7 @@ def test_worker_killed_mid_file(clean_redis: RedisServer, tmp_path: Path) -> Non
     assert max(ids.values()) == 1
     assert set(ids) == {f"{path}#{offset}" for path, places in offsets.items() for offset in places}
     assert Counter(r.get("reason", "article") for r in records) == {
-        "article": (40 + 3) * 4, "http_error": 4, "not_html": 4 - 1,  # no filters here
+        "article": (40 + 3) * 4, "http_error": 4,
     }  # fmt: skip
     (file_report,) = [f for f in summary["discovery"]["warc_files"] if f["path"] == claimed]
     assert file_report["worker"] == "w2"
