@@ -16,6 +16,11 @@ accounting). Exit status 0 when the accounting holds, 3 when it does not, 4 when
 the share of `download_error`/`http_error` rejects passed `NEWSCRAWL_MAX_ERROR_RATE` (as
 `scrapy crawl` exits), 2 (usage error) when RUN_DIR is not a distributed run.
 
+A `warc` run's inputs are WARC files (`scrapy enqueue --warcs`), whose records are only
+known once scanned: the expectations are the workers' per-file reports (`warc-files.jsonl`,
+`newscrawl.distributed.warcs.check_warc_files`), each record matched by its `input_id`
+`<file>#<offset>`.
+
 The discovery reports `scrapy enqueue --sitemaps/--domains/--feeds` wrote (`discovery-*.json`)
 are added up into run.json's `discovery` (sources listed, filtered counts summed, `accepted`
 summed, one line per enqueue under `enqueues`), as a single-machine discovery crawl has it.
