@@ -256,3 +256,31 @@ def test_enqueue_refuses_what_is_not_a_warc_file(clean_redis: RedisServer, tmp_p
     assert "1 WARC files queued" in twice[0].stdout
     assert "0 WARC files queued" in twice[1].stdout and "1 already queued" in twice[1].stdout
     assert clean_redis.client().llen("warc:start_urls") == 1
+
+
+def test_a_file_gone_before_its_claim_fails_the_merge(
+    clean_redis: RedisServer, tmp_path: Path
+) -> None:
+    """A queued file no worker can read: reported unreadable, and merge names it (exit 3)."""
+    offsets = _warc_files(tmp_path / "warcs", files=2, pages=2)
+    gone, kept = list(offsets)
+    output = tmp_path / "out"
+    done = _enqueue(clean_redis.url, output, "--warcs", f"{tmp_path}/warcs/news-*.warc.gz")
+    assert done.returncode == 0, done.stderr
+    run_dir = output / "warc" / done.stdout.split()[1].rstrip(":")
+    gone.unlink()  # unmounted, moved away: not at the path the enqueue resolved
+    worker = subprocess.run(
+        scrapy_command("crawl", "warc", settings=worker_settings(clean_redis.url, output, "w1")),
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stderr[-3000:]
+    assert f"WARC file {gone}: cannot read the file" in worker.stderr
+    code, summary = merge(run_dir)
+    assert code == 3
+    accounting = summary["accounting"]
+    assert accounting["warc_files"]["unreadable"] == [str(gone)]
+    assert accounting["warc_files"]["finished"] == 2
+    (reason,) = accounting["missing_inputs"]
+    assert reason.startswith(f"{gone}: worker w1: cannot read the file: [Errno 2]")
+    records = read_jsonl(run_dir / "articles.jsonl") + read_jsonl(run_dir / "rejects.jsonl")
+    assert {r["input_id"] for r in records} == {f"{kept}#{offset}" for offset in offsets[kept]}

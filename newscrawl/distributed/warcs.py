@@ -356,10 +356,10 @@ def check_warc_files(run_dir: Path, listed: dict[str, str], record_ids: Iterable
     reports: dict[str, dict[str, Any]] = {}
     conflicting: list[str] = []
     for part in sorted(p for p in run_dir.glob("part-*") if p.is_dir()):
-        path = part / FILES_NAME
-        if not path.is_file():
+        log = part / FILES_NAME
+        if not log.is_file():
             continue
-        data = path.read_text(encoding="utf-8")
+        data = log.read_text(encoding="utf-8")
         for line in data[: data.rfind("\n") + 1].splitlines():  # a torn last line: not done
             report = json.loads(line)
             first = reports.setdefault(report["path"], report)
