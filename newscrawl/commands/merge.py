@@ -142,6 +142,7 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
                 source = str(record.get("requested_url") or record.get("url") or "")
                 source = record.get("input_id") or source  # its global input id (schema 1.2)
                 record["_killed"] = info is None
+                record["_worker"] = part.name.removeprefix("part-")
                 records.append((source, is_article, line, record))
     # A WARC file's records are known once it is scanned: its workers' reports say which.
     warc: WarcCheck | None = None
@@ -172,6 +173,19 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
         if index not in drop and found[source] > expected[source] and record["_killed"]:
             found[source] -= 1
             from_killed += 1
+            drop.add(index)
+    # Still twice in a warc run: a worker stopped (Ctrl-C) mid-file handed the file back and
+    # another read it again. The records of the worker that finished the file are kept.
+    handed_back = 0
+    for index, (source, _article, _line, record) in enumerate(records):
+        if (
+            warc is not None
+            and index not in drop
+            and found[source] > expected[source]
+            and warc.finisher(source) not in (None, record["_worker"])
+        ):
+            found[source] -= 1
+            handed_back += 1
             drop.add(index)
     kept = [entry for index, entry in enumerate(records) if index not in drop]
     missing = sorted(sources.get(s, s) for s in expected if found[s] < expected[s])
@@ -222,7 +236,11 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             "duplicated": len(duplicated),
             "missing_inputs": missing[:SHOWN],
             "duplicated_inputs": duplicated[:SHOWN],
-            **({"warc_files": warc.accounting} if warc is not None else {}),
+            **(
+                {"written_twice_in_handed_back_files": handed_back, "warc_files": warc.accounting}
+                if warc is not None
+                else {}
+            ),
         },
         **({"discovery": warc.discovery} if warc is not None else merged_discovery(run_dir)),
     }

@@ -345,6 +345,11 @@ class WarcCheck:
     missing: list[str]  # what is missing, described
     accounting: dict[str, Any]
     discovery: dict[str, Any]
+    finishers: dict[str, str] = field(default_factory=dict)  # file -> the worker that finished it
+
+    def finisher(self, record_id: str) -> str | None:
+        """The worker that finished the file of a record `<file>#<offset>`, if any did."""
+        return self.finishers.get(record_id.rpartition("#")[0])
 
 
 def check_warc_files(run_dir: Path, listed: dict[str, str], record_ids: Iterable[str]) -> WarcCheck:
@@ -420,4 +425,5 @@ def check_warc_files(run_dir: Path, listed: dict[str, str], record_ids: Iterable
         "records": dict(sorted(by_kind.items())),
         "filtered": dict(sorted(filtered.items())),
     }
-    return WarcCheck(expected, inputs, missing, accounting, discovery)
+    finishers = {path: str(report.get("worker")) for path, report in reports.items()}
+    return WarcCheck(expected, inputs, missing, accounting, discovery, finishers)
