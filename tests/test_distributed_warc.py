@@ -274,12 +274,17 @@ def test_a_file_gone_before_its_claim_fails_the_merge(
     assert done.returncode == 0, done.stderr
     run_dir = output / "warc" / done.stdout.split()[1].rstrip(":")
     gone.unlink()  # unmounted, moved away: not at the path the enqueue resolved
+    # The worker's own files and filters are not used: the entries say what to read, how.
+    own = ("-a", f"warcs={kept}", "-a", "domains=other.example")
     worker = subprocess.run(
-        scrapy_command("crawl", "warc", settings=worker_settings(clean_redis.url, output, "w1")),
+        scrapy_command(
+            "crawl", "warc", *own, settings=worker_settings(clean_redis.url, output, "w1")
+        ),
         cwd=REPO, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert worker.returncode == 0, worker.stderr[-3000:]
     assert f"WARC file {gone}: cannot read the file" in worker.stderr
+    assert "-a warcs ignored" in worker.stderr and "-a domains ignored" in worker.stderr
     code, summary = merge(run_dir)
     assert code == 3
     accounting = summary["accounting"]
