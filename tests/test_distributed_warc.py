@@ -90,11 +90,15 @@ def _enqueue(redis_url: str, output: Path, *args: str) -> subprocess.CompletedPr
     )  # fmt: skip
 
 
-def _start(redis_url: str, output: Path, tmp_path: Path, names: tuple[str, ...]) -> tuple:
+def _start(
+    redis_url: str, output: Path, tmp_path: Path, names: tuple[str, ...], **extra: str
+) -> tuple:
     logs = {name: (tmp_path / f"{name}.log").open("w+") for name in names}
     workers = {
         name: subprocess.Popen(
-            scrapy_command("crawl", "warc", settings=worker_settings(redis_url, output, name)),
+            scrapy_command(
+                "crawl", "warc", settings={**worker_settings(redis_url, output, name), **extra}
+            ),
             cwd=REPO,
             stdout=logs[name],
             stderr=subprocess.STDOUT,
@@ -116,19 +120,27 @@ def test_two_workers_match_a_single_machine_crawl(clean_redis: RedisServer, tmp_
     assert single.returncode == 0, single.log[-3000:]
 
     output = tmp_path / "out"
-    done = _enqueue(clean_redis.url, output, "--warcs", pattern, *FILTERS)
-    assert done.returncode == 0, done.stderr
-    assert "5 WARC files queued on warc:start_urls" in done.stdout
-    run_id = done.stdout.split()[1].rstrip(":")
-    run_dir = output / "warc" / run_id
-    listed = read_jsonl(run_dir / "inputs.jsonl")
-    assert [entry["source"] for entry in listed] == [str(path) for path in offsets]
-    workers, logs = _start(clean_redis.url, output, tmp_path, ("w1", "w2"))
+    # Both workers waiting before the files are queued (and two pages at a time each), so
+    # neither takes all the files before the other is up.
+    workers, logs = _start(
+        clean_redis.url, output, tmp_path, ("w1", "w2"),
+        CONCURRENT_REQUESTS="2", NEWSCRAWL_REDIS_IDLE_CLOSE="8",
+    )  # fmt: skip
+    client = clean_redis.client()
     try:
+        wait_until(lambda: client.scard(Keys("warc").workers) == 2, 60, "both workers registered")
+        done = _enqueue(clean_redis.url, output, "--warcs", pattern, *FILTERS)
+        assert done.returncode == 0, done.stderr
+        assert "5 WARC files queued on warc:start_urls" in done.stdout
+        run_id = done.stdout.split()[1].rstrip(":")
+        run_dir = output / "warc" / run_id
+        listed = read_jsonl(run_dir / "inputs.jsonl")
+        assert [entry["source"] for entry in listed] == [str(path) for path in offsets]
         for process in workers.values():
             process.wait(timeout=120)
     finally:
         log_text = stop_workers(workers, logs)
+        client.close()
     for name, process in workers.items():
         assert process.returncode == 0, log_text[name][-3000:]
     # Both worked, each on whole files: a file's records all come from one part.
