@@ -269,6 +269,12 @@ def test_enqueue_refuses_what_is_not_a_warc_file(clean_redis: RedisServer, tmp_p
     assert clean_redis.client().llen("warc:start_urls") == 0
     bad_filter = _enqueue(clean_redis.url, output, "--warcs", str(good.path), "--since", "soon")
     assert bad_filter.returncode == 2 and "--since" in bad_filter.stderr
+    mixed = _enqueue(clean_redis.url, output, "--warcs", str(good.path), "--feeds", "x.xml")
+    assert mixed.returncode == 2 and "--warcs does not go with --feeds" in mixed.stderr
+    urls = tmp_path / "urls.txt"
+    urls.write_text("https://news.example/a/1\n")
+    not_files = _enqueue(clean_redis.url, output, "--spider", "warc", str(urls))
+    assert not_files.returncode == 2 and "name its WARC files with --warcs" in not_files.stderr
     twice = [_enqueue(clean_redis.url, output, "--warcs", str(good.path)) for _ in range(2)]
     assert "1 WARC files queued" in twice[0].stdout
     assert "0 WARC files queued" in twice[1].stdout and "1 already queued" in twice[1].stdout
