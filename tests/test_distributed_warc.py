@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 from collections import Counter
@@ -173,6 +174,29 @@ def test_two_workers_match_a_single_machine_crawl(clean_redis: RedisServer, tmp_
         assert summary["discovery"][key] == single.run["discovery"][key]
     for mine, theirs in zip(files, single.run["discovery"]["warc_files"], strict=True):
         assert {k: mine[k] for k in theirs} == theirs
+
+    # A worker killed after a file's report but before its acknowledgement: the file was read
+    # again by w2. The killed part (no run.json) holds the same records and reports.
+    killed = run_dir / "part-w9"
+    shutil.copytree(run_dir / "part-w2", killed, ignore=shutil.ignore_patterns("run.json"))
+    copies = len(read_jsonl(killed / "articles.jsonl") + read_jsonl(killed / "rejects.jsonl"))
+    code, again = merge(run_dir)
+    assert code == 0, again["accounting"]
+    assert again["accounting"]["written_twice_by_killed_worker"] == copies > 0
+    assert (
+        _by_id(read_jsonl(run_dir / "articles.jsonl") + read_jsonl(run_dir / "rejects.jsonl"))
+        == alone
+    )
+    # Reports of one file that disagree (the file changed between the two reads): named.
+    reports = read_jsonl(killed / "warc-files.jsonl")
+    reports[0]["inputs"] -= 1
+    (killed / "warc-files.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reports))
+    code, changed = merge(run_dir)
+    assert code == 3
+    assert changed["accounting"]["warc_files"]["conflicting"] == [reports[0]["path"]]
+    assert f"{reports[0]['path']}: workers' reports of this file disagree" in " ".join(
+        changed["accounting"]["missing_inputs"]
+    )
 
 
 def test_worker_killed_mid_file(clean_redis: RedisServer, tmp_path: Path) -> None:
