@@ -38,6 +38,10 @@ Design choices, against the obvious alternatives:
   several machines do not collide); `scrapy merge` adds them up into the merged run.json.
   A bad source (404, malformed XML, HTML) is reported there and the others are read.
 
+**WARC files** (`--warcs PATH|GLOB[,...]`, for `scrapy crawl warc` workers; with the warc
+spider's filters `--domains`, `--since`, `--allow`, `--deny`): one entry per file, on
+`warc:start_urls`; see `newscrawl.distributed.warcs`.
+
 The run's input list is appended to `<NEWSCRAWL_OUTPUT_DIR>/<spider>/<run_id>/inputs.jsonl`,
 which `scrapy merge` checks the workers' records against. Joins the run in progress (entries
 queued, workers or another enqueue registered), else starts a new run id; while it runs, the
@@ -63,6 +67,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from newscrawl.distributed.feeding import Feeding, NewInput, queue_inputs
 from newscrawl.distributed.frontier import Frontier
 from newscrawl.distributed.keys import DISTRIBUTED_SPIDERS, REDIS_ERRORS, START_KEY, Keys
+from newscrawl.distributed.warcs import enqueue_warcs
 from newscrawl.history.urls import redacted
 from newscrawl.sources.inputs import read_url_file, url_key
 from newscrawl.spiders.feeds import FeedsSpider
@@ -84,7 +89,8 @@ class Command(ScrapyCommand):
         return (
             "--spider articles [FILE ...] [--sitemaps URL[,URL] | --domains D[,D]]"
             " [--feeds URL|PATH[,...]] [--since YYYY-MM-DD] [--allow RE] [--deny RE]"
-            " [--max-articles N]"
+            " [--max-articles N] | --warcs PATH|GLOB[,...] [--domains D[,D]] [--since YYYY-MM-DD]"
+            " [--allow RE] [--deny RE]"
         )
 
     def short_desc(self) -> str:
@@ -92,7 +98,7 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--spider", default="articles", help="spider whose frontier to feed")
+        parser.add_argument("--spider", help="spider whose frontier to feed (articles; warc)")
         group = parser.add_argument_group("sitemaps and feeds (as scrapy crawl sitemap / feeds)")
         group.add_argument("--sitemaps", metavar="URL[,URL]", help="sitemap or index URLs")
         group.add_argument(
@@ -105,9 +111,21 @@ class Command(ScrapyCommand):
         group.add_argument(
             "--max-articles", dest="max_articles", metavar="N", help="queue at most N per spider"
         )
+        parser.add_argument_group(
+            "WARC files (for `scrapy crawl warc` workers; --domains, --since, --allow and"
+            " --deny are then the warc spider's filters)"
+        ).add_argument(
+            "--warcs", metavar="PATH|GLOB[,...]", help="one frontier entry per WARC file"
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         assert self.settings is not None
+        if opts.warcs is not None:  # newscrawl.distributed.warcs: one entry per WARC file
+            self.exitcode = enqueue_warcs(self.settings, opts, args)
+            return
+        opts.spider = opts.spider or "articles"
+        if opts.spider == "warc":
+            raise UsageError("--spider warc: name its WARC files with --warcs PATH|GLOB[,...]")
         crawls = discovery_crawls(opts)
         if not args and not crawls:
             raise UsageError("name at least one URL file, or --sitemaps, --domains or --feeds")

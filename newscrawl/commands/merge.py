@@ -16,6 +16,11 @@ accounting). Exit status 0 when the accounting holds, 3 when it does not, 4 when
 the share of `download_error`/`http_error` rejects passed `NEWSCRAWL_MAX_ERROR_RATE` (as
 `scrapy crawl` exits), 2 (usage error) when RUN_DIR is not a distributed run.
 
+A `warc` run's inputs are WARC files (`scrapy enqueue --warcs`), whose records are only
+known once scanned: the expectations are the workers' per-file reports (`warc-files.jsonl`,
+`newscrawl.distributed.warcs.check_warc_files`), each record matched by its `input_id`
+`<file>#<offset>`.
+
 The discovery reports `scrapy enqueue --sitemaps/--domains/--feeds` wrote (`discovery-*.json`)
 are added up into run.json's `discovery` (sources listed, filtered counts summed, `accepted`
 summed, one line per enqueue under `enqueues`), as a single-machine discovery crawl has it.
@@ -39,6 +44,8 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from newscrawl.commands.crawl import EXIT_ACCOUNTING_FAILED, EXIT_ERROR_RATE
+from newscrawl.distributed.warcs import SPIDER as WARC_SPIDER
+from newscrawl.distributed.warcs import WarcCheck, check_warc_files
 from newscrawl.runs.runreport import RunReport
 from schemas import SCHEMA_VERSION
 
@@ -94,11 +101,15 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
         raise UsageError(f"{manifest} not found: not a distributed run directory")
     expected: Counter[str] = Counter()
     sources: dict[str, str] = {}  # input key -> its URL (or raw line), to name it in run.json
+    warc_files: dict[str, str] = {}  # a warc run's inputs are files: input key -> path
     with manifest.open(encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
                 listed = json.loads(line)
                 key = _input_key(run_dir.name, listed.get("input"), listed["source"])
+                if run_dir.parent.name == WARC_SPIDER:
+                    warc_files[key] = listed["source"]
+                    continue
                 expected[key] += 1
                 sources[key] = listed["source"]
     parts = sorted(path for path in run_dir.glob("part-*") if path.is_dir())
@@ -131,7 +142,13 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
                 source = str(record.get("requested_url") or record.get("url") or "")
                 source = record.get("input_id") or source  # its global input id (schema 1.2)
                 record["_killed"] = info is None
+                record["_worker"] = part.name.removeprefix("part-")
                 records.append((source, is_article, line, record))
+    # A WARC file's records are known once it is scanned: its workers' reports say which.
+    warc: WarcCheck | None = None
+    if warc_files:
+        warc = check_warc_files(run_dir, warc_files, (source for source, *_ in records))
+        expected.update(warc.expected)
     found: Counter[str] = Counter(source for source, *_ in records)
     drop: set[int] = set()
     same_run = f"exported in run {run_dir.name}/part-"
@@ -157,8 +174,22 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             found[source] -= 1
             from_killed += 1
             drop.add(index)
+    # Still twice in a warc run: a worker stopped (Ctrl-C) mid-file handed the file back and
+    # another read it again. The records of the worker that finished the file are kept.
+    handed_back = 0
+    for index, (source, _article, _line, record) in enumerate(records):
+        if (
+            warc is not None
+            and index not in drop
+            and found[source] > expected[source]
+            and warc.finisher(source) not in (None, record["_worker"])
+        ):
+            found[source] -= 1
+            handed_back += 1
+            drop.add(index)
     kept = [entry for index, entry in enumerate(records) if index not in drop]
     missing = sorted(sources.get(s, s) for s in expected if found[s] < expected[s])
+    missing += warc.missing if warc is not None else []
     duplicated = sorted(sources.get(s, s) for s in found if found[s] > expected[s])
     reasons: Counter[str] = Counter()
     for name, want in (("articles.jsonl", True), ("rejects.jsonl", False)):
@@ -171,7 +202,7 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
                         reasons[str(record.get("reason"))] += 1
         os.replace(tmp, run_dir / name)
     articles = sum(1 for _s, is_article, *_ in kept if is_article)
-    inputs = sum(expected.values())
+    inputs = sum(expected.values()) if warc is None else warc.inputs
     ok = not missing and not duplicated and len(kept) == inputs
     summary = {
         "schema_version": SCHEMA_VERSION,
@@ -205,8 +236,13 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             "duplicated": len(duplicated),
             "missing_inputs": missing[:SHOWN],
             "duplicated_inputs": duplicated[:SHOWN],
+            **(
+                {"written_twice_in_handed_back_files": handed_back, "warc_files": warc.accounting}
+                if warc is not None
+                else {}
+            ),
         },
-        **merged_discovery(run_dir),
+        **({"discovery": warc.discovery} if warc is not None else merged_discovery(run_dir)),
     }
     tmp = run_dir / "run.json.tmp"
     tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -71,6 +71,7 @@ from newscrawl.distributed.keys import (
     move_once,
     not_distributed,
 )
+from newscrawl.distributed.warcs import WarcClaims
 from newscrawl.history.urls import redacted
 from newscrawl.runs.reruns import Reruns
 from schemas import Discovery, RejectReason
@@ -110,6 +111,8 @@ class Distributed:
         self._missing_since: dict[str, float] = {}  # worker -> first seen without heartbeat
         self._last_check: float | None = None  # when the last reclaim check began
         self._closing = False
+        # The warc spider claims whole WARC files (newscrawl.distributed.warcs).
+        self.warcs = WarcClaims(self) if spider.name == "warc" else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -253,6 +256,10 @@ class Distributed:
 
     async def inputs(self, spider: Spider) -> AsyncIterator[Any]:
         """The spider's start: claimed entries as requests or rejects, until idle long enough."""
+        if self.warcs is not None:
+            async for output in self.warcs.inputs(spider):
+                yield output
+            return
         ledger = spider.ledger  # type: ignore[attr-defined]
         idle_since: float | None = None
         while not self._closing:
@@ -298,6 +305,7 @@ class Distributed:
         leaves an entry there that no one would ever process or reclaim.
         """
         known = set(self.entries.values()) | set(self.unacked)
+        known |= set(self.warcs.entries()) if self.warcs is not None else set()
         mine = self.keys.inflight(self.worker)
         for entry in self.client.lrange(mine, 0, -1):
             if entry not in known and move_once(self.client, mine, self.keys.start, entry):
@@ -361,7 +369,11 @@ class Distributed:
     # --- acknowledgements -----------------------------------------------------------------
 
     def item_scraped(self, item: Any, spider: Spider) -> None:
-        """The record is written: the entry leaves our in-flight list."""
+        """The record is written: the entry leaves our in-flight list (a WARC file's, once
+        all of the file's records are written)."""
+        if self.warcs is not None:
+            self.warcs.written(getattr(item, "input_id", -1))
+            return
         entry = self.entries.pop(getattr(item, "input_id", -1), None)
         if entry is not None:
             self._ack(entry)
@@ -386,14 +398,17 @@ class Distributed:
         self._lease_stop.set()
         if self._lease_thread is not None:
             self._lease_thread.join(timeout=60)  # after its renewal in progress, if any
+        unfinished = [*self.entries.values(), *(self.warcs.entries() if self.warcs else [])]
+        if self.warcs is not None:
+            self.warcs.close()
         try:
             self._retry_acks()
-            for entry in self.entries.values():
+            for entry in unfinished:
                 move_once(self.client, self.keys.inflight(self.worker), self.keys.start, entry)
-            if self.entries:
+            if unfinished:
                 logger.warning(
                     "newscrawl: %d unfinished input(s) handed back to the frontier",
-                    len(self.entries),
+                    len(unfinished),
                 )
             if self.client.llen(self.keys.inflight(self.worker)) == 0:
                 self.client.srem(self.keys.workers, self.worker)

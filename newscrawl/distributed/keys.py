@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 START_KEY = "%(name)s:start_urls"  # scrapy-redis's default REDIS_START_URLS_KEY
-DISTRIBUTED_SPIDERS = frozenset({"articles"})  # spiders whose inputs can come from Redis
+DISTRIBUTED_SPIDERS = frozenset({"articles", "warc"})  # spiders whose inputs come from Redis
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 
 # Join the current run if it is still going (entries queued, workers or feeders registered),
@@ -158,8 +158,8 @@ def not_distributed(spider: str) -> str:
             " same since/allow/deny/max_articles) and `scrapy crawl articles` workers"
         )
     return (
-        f"`scrapy crawl {spider}` is not a distributed worker (only articles is): it crawls on"
-        " this machine alone, with its own state store (NEWSCRAWL_STATE)"
+        f"`scrapy crawl {spider}` is not a distributed worker (only articles and warc are): it"
+        " runs on this machine alone, with its own state store (NEWSCRAWL_STATE)"
     )
 
 

@@ -35,11 +35,12 @@ class DistributedStart:
     async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
         spider = self.crawler.spider
         params = getattr(spider, "params", None)
-        if getattr(params, "urls", None) or getattr(params, "url", None):
+        given = [name for name in ("urls", "url", "warcs") if getattr(params, name, None)]
+        if given:
             logger.error(
                 "newscrawl: distributed mode takes inputs from Redis (scrapy enqueue);"
-                " -a urls / -a url are ignored"
-            )
+                " -a %s ignored", " / -a ".join(given),
+            )  # fmt: skip
         async for output in self.addon.inputs(spider):  # type: ignore[arg-type]
             yield output
 

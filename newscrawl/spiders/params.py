@@ -147,7 +147,7 @@ class WarcParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    warcs: CommaList
+    warcs: CommaList | None = None  # None only in distributed mode (files from Redis)
     domains: CommaList | None = None
     since: date | None = None
     allow: re.Pattern[str] | None = None
@@ -157,6 +157,12 @@ class WarcParams(BaseModel):
     @classmethod
     def _hosts(cls, domains: list[str] | None) -> list[str] | None:
         return [d.lower().strip(".") for d in domains] if domains is not None else None
+
+    @model_validator(mode="after")
+    def _some_files(self) -> WarcParams:
+        if self.warcs is None and not INPUTS_FROM_REDIS.get():
+            raise ValueError("give -a warcs=PATH|GLOB[,...] (WARC files)")
+        return self
 
 
 class ReprocessParams(BaseModel):

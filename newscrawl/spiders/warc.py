@@ -90,7 +90,7 @@ class WarcSpider(NewsSpider):
     def warc_files(self) -> list[Path]:
         """The files the arguments name, in order; an argument matching none is an error."""
         found: list[Path] = []
-        for pattern in self.params.warcs:
+        for pattern in self.params.warcs or ():  # none: a distributed worker's come from Redis
             matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
             paths = [Path(m).resolve() for m in matches if Path(m).is_file()]
             if not paths:
@@ -112,11 +112,23 @@ class WarcSpider(NewsSpider):
             yield item
 
     def _inputs(self) -> Iterator[Request | RejectItem]:
+        for path in self.files:
+            yield from self.file_inputs(path)
+
+    def file_inputs(
+        self, path: Path, params: WarcParams | None = None
+    ) -> Iterator[Request | RejectItem]:
+        """The inputs of one file (a request, or a reject, per page record kept by the
+        filters), then its report in `file_reports`. `params`: the filters to apply instead of
+        the spider's own (a distributed worker takes them from the file's frontier entry)."""
         stats = self.crawler.stats
         assert stats is not None
-        for path in self.files:
-            result = ScanResult()
-            counts: Counter[str] = Counter()
+        result = ScanResult()
+        counts: Counter[str] = Counter()
+        filtered: Counter[str] = Counter()
+        inputs = 0
+        unreadable: str | None = None
+        try:
             for record in scan(path, result, head_bytes=HEAD_BYTES):
                 kind = self.classify(record)
                 counts[kind] += 1
@@ -124,27 +136,37 @@ class WarcSpider(NewsSpider):
                 stats.inc_value(f"newscrawl/warc/records/{kind}")
                 if kind != "page":
                     continue
-                reason = self.filter_reason(record)
+                reason = self.filter_reason(record, params)
                 if reason is not None:
+                    filtered[reason] += 1
                     self.filtered[reason] += 1
                     stats.inc_value(f"newscrawl/warc/filtered/{reason}")
                     continue
+                inputs += 1
                 yield self.page_input(path, record)
-            report: dict[str, Any] = {
-                "path": str(path),
-                "records": result.records,
-                "by_kind": dict(sorted(counts.items())),
-                "status": "unusable" if result.unusable else "torn" if result.tear else "ok",
-                "tear": result.tear,
-                "detail": result.unusable,
-            }
-            self.file_reports.append(report)
-            if result.unusable:
-                stats.inc_value("newscrawl/warc/unusable_files")
-                self.logger.error("WARC file %s not read: %s", path, result.unusable)
-            if result.tear:
-                stats.inc_value("newscrawl/warc/torn_files")
-                self.logger.warning("WARC file %s is torn: %s", path, result.tear["detail"])
+        except OSError as exc:  # gone, unmounted, unreadable: the file cannot be (fully) read
+            unreadable = f"cannot read the file: {exc}"
+        status = "unreadable" if unreadable else "unusable" if result.unusable else None
+        report: dict[str, Any] = {
+            "path": str(path),
+            "records": result.records,
+            "by_kind": dict(sorted(counts.items())),
+            "filtered": dict(sorted(filtered.items())),
+            "inputs": inputs,
+            "status": status or ("torn" if result.tear else "ok"),
+            "tear": result.tear,
+            "detail": unreadable or result.unusable,
+        }
+        self.file_reports.append(report)
+        if unreadable:
+            stats.inc_value("newscrawl/warc/unreadable_files")
+            self.logger.error("WARC file %s: %s", path, unreadable)
+        elif result.unusable:
+            stats.inc_value("newscrawl/warc/unusable_files")
+            self.logger.error("WARC file %s not read: %s", path, result.unusable)
+        if result.tear:
+            stats.inc_value("newscrawl/warc/torn_files")
+            self.logger.warning("WARC file %s is torn: %s", path, result.tear["detail"])
 
     def classify(self, record: ScannedRecord) -> str:
         """What a record is: `page` (an HTML response, to extract) or what is only counted."""
@@ -160,8 +182,9 @@ class WarcSpider(NewsSpider):
         sniffed = record.head[:1024].lstrip().lower()
         return "page" if sniffed.startswith((b"<!doctype html", b"<html")) else "not_html"
 
-    def filter_reason(self, record: ScannedRecord) -> str | None:
-        params = self.params
+    def filter_reason(self, record: ScannedRecord, params: WarcParams | None = None) -> str | None:
+        """Why a page record is left out (`domain`, `deny`, `allow`, `since`), or None."""
+        params = params or self.params
         url = record.url
         host = (urlsplit(url).hostname or "").lower()
         if params.domains and not any(host == d or host.endswith("." + d) for d in params.domains):
@@ -270,7 +293,7 @@ class ReprocessSpider(WarcSpider):
         """Every response the run archived was one of its pages, whatever it held."""
         return "page" if record.rec_type == "response" else record.rec_type or "unknown"
 
-    def filter_reason(self, record: ScannedRecord) -> str | None:
+    def filter_reason(self, record: ScannedRecord, params: WarcParams | None = None) -> str | None:
         return None
 
     def page_input(self, path: Path, record: ScannedRecord) -> Request | RejectItem:
