@@ -56,7 +56,6 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
 from scrapy.spiders import Spider
-from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import task
 
 from newscrawl.distributed.keys import (
@@ -70,6 +69,7 @@ from newscrawl.distributed.keys import (
     live_feeders,
     move_once,
     not_distributed,
+    pause,
 )
 from newscrawl.distributed.warcs import WarcClaims
 from newscrawl.history.urls import redacted
@@ -296,7 +296,7 @@ class Distributed:
                     self.idle_close, self.worker,
                 )  # fmt: skip
                 return
-            await _sleep(0.2)
+            await pause(0.2)
 
     def _requeue_orphans(self) -> None:
         """Entries in our in-flight list we do not know of go back to the frontier.
@@ -417,9 +417,3 @@ class Distributed:
             logger.error("newscrawl: Redis unavailable at close (others will reclaim): %s", exc)
         assert self.crawler.stats is not None
         self.crawler.stats.set_value("newscrawl/distributed/claimed", self.claimed)
-
-
-async def _sleep(seconds: float) -> None:
-    from twisted.internet import reactor  # imported late: the crawl installs its reactor first
-
-    await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))  # type: ignore[arg-type]

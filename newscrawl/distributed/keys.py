@@ -9,6 +9,8 @@ from typing import Any
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import task
 
 from newscrawl.runs.ids import new_run_id
 
@@ -164,3 +166,10 @@ def not_distributed(spider: str) -> str:
 
 
 # --- feeding the frontier (`scrapy enqueue`) ------------------------------------------------
+
+
+async def pause(seconds: float) -> None:
+    """Wait without blocking the reactor (the frontier loops poll Redis between waits)."""
+    from twisted.internet import reactor  # imported late: the crawl installs its reactor first
+
+    await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))  # type: ignore[arg-type]

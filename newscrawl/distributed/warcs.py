@@ -43,19 +43,16 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any, Protocol
 
 from scrapy.exceptions import UsageError
 from scrapy.settings import BaseSettings
 
 from newscrawl.distributed.feeding import Feeding, NewInput, queue_inputs
-from newscrawl.distributed.keys import REDIS_ERRORS, START_KEY, Keys
+from newscrawl.distributed.keys import REDIS_ERRORS, START_KEY, Keys, pause
 from newscrawl.history.urls import redacted
 from newscrawl.items import RejectItem
 from newscrawl.spiders.params import SpiderArgumentError, WarcParams, as_options, parse_params
-
-if TYPE_CHECKING:
-    from newscrawl.distributed.addon import Distributed
 
 logger = logging.getLogger(__name__)
 
@@ -197,11 +194,28 @@ class FileClaim:
     report: dict[str, Any] | None = None  # set once the scan is done
 
 
+class ClaimingWorker(Protocol):
+    """What `WarcClaims` uses of the `Distributed` add-on that holds it (which imports this
+    module, so it is described here rather than imported)."""
+
+    client: Any
+    keys: Keys
+    worker: str
+    claimed: int
+    idle_close: float
+    crawler: Any
+    _closing: bool
+
+    def frontier_busy(self) -> bool: ...
+    def _ack(self, entry: bytes) -> None: ...
+    def _requeue_orphans(self) -> None: ...
+
+
 class WarcClaims:
     """A distributed `warc` worker's inputs: one claimed file at a time, acknowledged once all
     of its records are written and its report is on disk (held by the `Distributed` add-on)."""
 
-    def __init__(self, addon: Distributed) -> None:
+    def __init__(self, addon: ClaimingWorker) -> None:
         self.addon = addon
         self.claims: list[FileClaim] = []
         self.by_input: dict[int, FileClaim] = {}
@@ -215,8 +229,6 @@ class WarcClaims:
     async def inputs(self, spider: Any) -> AsyncIterator[Any]:
         """The spider's start: each claimed file's inputs, until the frontier is idle long
         enough (as the add-on's own loop for URL entries)."""
-        from newscrawl.distributed.addon import _sleep  # the add-on imports this module
-
         addon = self.addon
         params = getattr(spider, "params", None)
         given = [name for name in FILTERS if getattr(params, name, None) is not None]
@@ -256,7 +268,7 @@ class WarcClaims:
                     addon.idle_close, addon.worker,
                 )  # fmt: skip
                 return
-            await _sleep(0.2)
+            await pause(0.2)
 
     def _claim(self, spider: Any, entry: bytes) -> Iterator[Any]:
         """One file's inputs, each noted as pending on the claim before it is handed on."""
