@@ -66,6 +66,19 @@ _SENTENCE_END = (".", "!", "?", ":", "。", "！", "？", '"', "”", "»", "“
 # words that is longer than the extraction by _CUT_FACTOR means the extraction was cut short.
 _MIN_DECLARED_WORDS = 50
 _CUT_FACTOR = 1.3
+# Class names of the CSS idiom that hides an element from sight but not from screen readers
+# (Bootstrap's `sr-only`, WordPress's `screen-reader-text`...), or from everyone (`hidden`),
+# and the longest text `_drop_hidden_labels` takes for such a label ("Hauptinhalt",
+# "Article content", "Skip ad"): collapsed body text behind a "read more" is longer.
+_HIDDEN_CLASSES = frozenset({
+    "sr-only", "visually-hidden", "visuallyhidden", "screen-reader-text", "screen-reader-only",
+    "a11y-hidden", "hidden", "is-hidden", "u-hidden", "element-invisible", "offscreen",
+})  # fmt: skip
+_HIDDEN_LABEL_CHARS = 60
+_HIDDEN_XPATH = etree.XPath(
+    "//*[contains(@class, 'hidden') or contains(@class, 'sr-') or contains(@class, 'screen-')"
+    " or contains(@class, 'invisible') or contains(@class, 'offscreen')]"
+)
 # Code and chrome `_drop_code` removes before pruning.
 _DROPPED_TAGS = (
     "script", "style", "svg", "template", "nav", "footer", "menu", "noscript", "iframe",
@@ -142,8 +155,9 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
     meta = read_metadata(root, url)
     image_alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
     _drop_code(root)
+    hidden = _drop_hidden_labels(root)
     page_prose = _paragraph_chars(root)
-    removed = prune_tree(root, body_floor=max(300, int(page_prose * 0.4)))
+    removed = hidden + prune_tree(root, body_floor=max(300, int(page_prose * 0.4)))
     is_listing = meta.is_listing or (not meta.is_article and _looks_like_listing(root))
     paragraphs, text_source = _body_paragraphs(root, url, meta.article_body)
     if not is_listing and _needs_guard(paragraphs, page_prose):
@@ -348,6 +362,31 @@ def _drop_code(root: lxml_html.HtmlElement) -> None:
     etree.strip_elements(root, *_DROPPED_TAGS[1:], with_tail=False)
 
 
+def _drop_hidden_labels(root: lxml_html.HtmlElement) -> list[Removal]:
+    """Remove the short labels a page hides from sight: headings and links for screen readers.
+
+    Pages label their regions for screen readers with text styled out of view ("Main
+    content", "New section", "Article content", "Skip ad"); a reader of the page never sees
+    it, and trafilatura, which reads no CSS, keeps it as a line of the body. An element
+    whose class is one of the common hiding idioms (_HIDDEN_CLASSES), holding no block and
+    at most _HIDDEN_LABEL_CHARS characters, goes; the text after it stays. Longer hidden
+    content (a collapsed "read more" part of the body) is left for the extractor.
+    """
+    removals: list[Removal] = []
+    for element in _HIDDEN_XPATH(root):
+        if not _HIDDEN_CLASSES.intersection((element.get("class") or "").lower().split()):
+            continue
+        if element.getparent() is None or element.find(".//p") is not None:
+            continue
+        text = normalise_space(element.text_content())
+        if len(text) > _HIDDEN_LABEL_CHARS:
+            continue
+        if text:
+            removals.append(Removal(text, "hidden_label"))
+        element.drop_tree()
+    return removals
+
+
 def _paragraph_chars(root: lxml_html.HtmlElement) -> int:
     """Characters of text the page has in `<p>` elements, before boilerplate pruning."""
     return sum(len(p.text_content()) for p in root.iter("p"))
@@ -400,7 +439,8 @@ def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
 
     A heading, a subheading styled as a `div`, or a block quote (an embedded post is one)
     whose neighbours on both sides are consecutive in the output belongs to the body,
-    wherever the extractor's container boundaries fell or whatever its class names say.
+    wherever the extractor's container boundaries fell or whatever its class names say,
+    but for a box of teaser headlines set in that gap (`_past_teasers`).
     The page is walked in order and matched against the output from where the last match
     left off, so lines that repeat (a recurring "Pre-workout meal") are told apart.
     """
@@ -410,6 +450,7 @@ def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
     inserts: dict[int, list[str]] = {}
     previous: int | None = None
     waiting: list[str] = []
+    linked: list[int] = []
     for element in root.iter("p", "h2", "h3", "h4", "h5", "h6", "blockquote", "div"):
         if element.tag == "div" and not _is_subheading_div(element):
             continue
@@ -419,14 +460,16 @@ def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         found = _next_occurrence(occurrences.get(text, []), previous)
         if found is not None:
             if waiting and previous is not None and found == previous + 1:
-                inserts[found] = waiting
-            waiting = []
+                inserts[found] = _past_teasers(waiting, linked)
+            waiting, linked = [], []
             previous = found
         elif element.tag == "blockquote":
             inner = (normalise_space(p.text_content()) for p in element.iter("p"))
             if len(text) <= _QUOTE_MAX_CHARS and not any(line in occurrences for line in inner):
                 waiting.append(text)
         elif element.tag != "p" and len(text) <= 200 and not _in_link(element):
+            if _mostly_link(element, text):
+                linked.append(len(waiting))
             waiting.append(text)
     if not inserts:
         return paragraphs
@@ -616,6 +659,30 @@ def _is_subheading_name(names: str) -> bool:
     return _SUBHEADING_NAME.search(names) is not None
 
 
+def _past_teasers(waiting: list[str], linked: list[int]) -> list[str]:
+    """The headings of a gap between two body paragraphs that are the body's own.
+
+    Two or more headings that are links in one gap are a box of teaser headlines ("More on
+    this", then a kicker and a linked title per story): they and the box's title before
+    them go, and what follows the last of them (the subheading that opens the next
+    paragraphs) stays. One linked heading is a product name in a buying guide, kept.
+    """
+    if len(linked) < 2:
+        return waiting
+    return waiting[linked[-1] + 1 :]
+
+
+def _mostly_link(element: lxml_html.HtmlElement, text: str) -> bool:
+    """Whether nine tenths of an element's text is the text of links to another page (an
+    anchor, `<a name>` or `href="#..."`, marks a subheading as a jump target)."""
+    linked = sum(
+        len(normalise_space(a.text_content()))
+        for a in element.iter("a")
+        if not (a.get("href") or "#").startswith("#")
+    )
+    return linked >= 0.9 * len(text)
+
+
 def _in_link(element: lxml_html.HtmlElement) -> bool:
     """Whether a heading is the title of a teaser card rather than a subheading.
 
@@ -634,14 +701,15 @@ def _in_link(element: lxml_html.HtmlElement) -> bool:
 
 
 def _fill_from_layout(meta: PageMetadata, root: lxml_html.HtmlElement, url: str) -> None:
-    """Fall back on htmldate's reading of the layout for a missing publication date.
+    """Fall back on htmldate's reading of the layout for a missing publication date, and
+    last on a date the page's title ends with ("Headline | Site | 28.04.2023").
 
     Title, credits and site name come from the page's own declarations and visible
     headline and byline (metadata.py); a second metadata pass by trafilatura added nothing
     on fundus-dev or the golden pages and cost about 6 ms per page, so it is not run.
     """
     found = find_date(root, url=url, original_date=True, extensive_search=False)
-    meta.published_at = parse_date(found) if found else None
+    meta.published_at = (parse_date(found) if found else None) or meta.title_date
 
 
 def _strip_site_suffix(title: str | None, site_name: str | None) -> str | None:
