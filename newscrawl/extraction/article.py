@@ -360,6 +360,23 @@ def _drop_code(root: lxml_html.HtmlElement) -> None:
             script.drop_tree()
     # One C-level pass for the rest; the text after each removed element stays in place.
     etree.strip_elements(root, *_DROPPED_TAGS[1:], with_tail=False)
+    _ruby_as_fallback(root)
+
+
+def _ruby_as_fallback(root: lxml_html.HtmlElement) -> None:
+    """Ruby annotations as the text the page gives for readers without ruby support.
+
+    Japanese and Chinese pages annotate words with their reading
+    (`<ruby>弾劾<rp>（</rp><rt>だんがい</rt><rp>）</rp></ruby>`); the `<rp>` parentheses
+    are the page's own plain-text rendering, "弾劾（だんがい）", and trafilatura would drop
+    the reading but keep nothing in its place. Where the page wrote `<rp>`, the ruby markup
+    is unwrapped into that text; without `<rp>` the reading has no plain form and is left to
+    the extractor.
+    """
+    for ruby in list(root.iter("ruby")):
+        if ruby.find("rp") is not None:
+            etree.strip_tags(ruby, "rb", "rp", "rt")
+            ruby.drop_tag()
 
 
 def _drop_hidden_labels(root: lxml_html.HtmlElement) -> list[Removal]:

@@ -206,6 +206,8 @@ _TEASER_LINK_DENSITY = 0.9
 _CLUSTER_MIN_LINKS = 3
 # `_is_labelled_teaser`: the separators that end a label before a linked headline.
 _LABEL_SEPARATORS = ("|", ":", "»", ">", "–", "—")
+# Label endings of `_is_headline_list`'s labelled items: a kicker may be a question there.
+_LIST_LABEL_ENDS = (*_LABEL_SEPARATORS, "?", "!")
 _LABEL_MAX_WORDS = 6
 _URL_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net)\b", re.IGNORECASE)
 _SENTENCE_ENDS = (".", "!", "?", '"', "”", "»", "“")
@@ -440,13 +442,19 @@ def _is_labelled_teaser(element: lxml_html.HtmlElement, text: str) -> bool:
     _LABEL_MAX_WORDS words ending in a separator (| : » > – —), then one link holding the
     rest of the line, itself a headline (a few words, no sentence end, no address).
     """
-    if element.tag not in {"p", "div"} or len(element) != 2 or (element.text or "").strip():
+    return element.tag in {"p", "div"} and _is_labelled_link(element, _LABEL_SEPARATORS)
+
+
+def _is_labelled_link(element: lxml_html.HtmlElement, separators: tuple[str, ...]) -> bool:
+    """The form of `_is_labelled_teaser` in any element: a bold label ending in one of
+    `separators`, then one linked headline holding the rest of the line."""
+    if len(element) != 2 or (element.text or "").strip():
         return False
     label, link = element[0], element[1]
     if label.tag not in {"strong", "b"} or link.tag != "a" or (link.tail or "").strip():
         return False
     lead = normalise_space(label.text_content())
-    if not lead.endswith(_LABEL_SEPARATORS) or len(lead.split()) > _LABEL_MAX_WORDS:
+    if not lead.endswith(separators) or len(lead.split()) > _LABEL_MAX_WORDS:
         return False
     if (label.tail or "").strip():
         return False
@@ -476,7 +484,9 @@ def _is_link_cluster(element: lxml_html.HtmlElement, text: str) -> bool:
 
 
 def _is_headline_list(element: lxml_html.HtmlElement) -> bool:
-    """A list of linked headlines ("more on this"): every item one short link, no sentence.
+    """A list of linked headlines ("more on this"): every item one short link, no sentence,
+    or a bold label and one linked headline ("<li><b>Drones:</b> <a>Headline</a></li>"; in
+    a list whose every item has that form, the label may also be a question).
 
     Lists that belong to the article carry text of their own around their links, end
     sentences, or spell out web addresses; a list of nothing but story titles does not.
@@ -486,6 +496,8 @@ def _is_headline_list(element: lxml_html.HtmlElement) -> bool:
         return False
     for item in items:
         text = normalise_space(item.text_content())
+        if _is_labelled_link(item, _LIST_LABEL_ENDS):
+            continue
         if not _is_teaser_text(text) or _link_density(item, len(text)) < _TEASER_LINK_DENSITY:
             return False
     return True
