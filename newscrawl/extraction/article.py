@@ -46,6 +46,8 @@ _LEAF_BLOCKS = frozenset({"p", "head", "item", "row", "code", "cell"})
 _CONTAINERS = frozenset({"list", "quote", "table", "div", "section"})
 # Longest block quote `_restore_headings` puts back (an embedded post, a pull quote).
 _QUOTE_MAX_CHARS = 1200
+# Share of a heading's text in links that makes it a teaser title (`_past_teasers`).
+_LINKED_HEADING_SHARE = 0.6
 # class/id of a `div` standing in for a subheading, and the children such a div never has.
 _SUBHEADING_NAME = re.compile(
     r"(?:^|[\s_-])(?:sub-?)?head(?:line|ing)s?(?:$|[\s_-])|subtitle|crosshead|intertitre"
@@ -690,14 +692,15 @@ def _past_teasers(waiting: list[str], linked: list[int]) -> list[str]:
 
 
 def _mostly_link(element: lxml_html.HtmlElement, text: str) -> bool:
-    """Whether nine tenths of an element's text is the text of links to another page (an
-    anchor, `<a name>` or `href="#..."`, marks a subheading as a jump target)."""
+    """Whether most of a heading's text (_LINKED_HEADING_SHARE: a kicker may precede the
+    linked title) is the text of links to another page (an anchor, `<a name>` or
+    `href="#..."`, marks a subheading as a jump target)."""
     linked = sum(
         len(normalise_space(a.text_content()))
         for a in element.iter("a")
         if not (a.get("href") or "#").startswith("#")
     )
-    return linked >= 0.9 * len(text)
+    return linked >= _LINKED_HEADING_SHARE * len(text)
 
 
 def _in_link(element: lxml_html.HtmlElement) -> bool:

@@ -41,6 +41,11 @@ _LABEL_LINES = re.compile(
       | (?:filed|posted)\ (?:under|in)\ ?:.* | tags?\ ?:.* | categor(?:y|ies)\ ?:.* | schlagw[öo]rter\ ?:.*
       | was\ this\ (?:page|article|story|answer|information)\ (?:helpful|useful)\b.*
       | (?:get|receive)\ the\ latest(?:\ \w+){0,3} | don['’]t\ miss | more\ to\ follow
+      | link\ (?:copied|kopiert|copiato|copiado) | lien\ copi[ée] | enlace\ copiado
+      | 기사\ ?url이\ 복사되었습니다 | sign\ in\ or\ (?:create|register)\ an\ account
+      | most\ (?:read|popular|viewed)(?:\ in\ [\w&\ ]{1,30})?
+      | (?:how\ )?did\ you\ (?:like|enjoy)\ this\ (?:article|story)
+      | wie\ hat\ (?:ihnen|dir)\ (?:dieser|der)\ (?:artikel|beitrag)\ gefallen
     )[\s.!…:|?]*$""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -50,14 +55,17 @@ _LABEL_LINES = re.compile(
 # _CTA_MAX_WORDS words, since they come with the site's name or a handle around them.
 _CALL_TO_ACTION = re.compile(
     r"""(?:
-        \bfollow\ (?:us|me|him|her|them|[\w'’.@-]+(?:\ [\w'’.@-]+){0,3})\ on\ (?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|whatsapp|telegram|x)\b
+        \bfollow\ (?:us|me|him|her|them|[\w'’.@-]+(?:\ [\w'’.@-]+){0,3})\ on\ (?:twitter|facebook|instagram|linkedin|youtube|tiktok|threads|bluesky|whatsapp|telegram|google\ news|x)\b
       | \bfollow\ (?:us|me|him|her|them)\ (?:at|@)
-      | \b(?:sign\ up|subscribe|register)\ (?:to|for)\ (?:our|the|my|his|her)\b[^.!?]{0,60}\b(?:newsletters?|alerts|updates|e-?mails?|bulletins?)\b
+      | \b(?:sign\ up|subscribe|register)\ (?:to|for)\ (?:our|the|my|his|her|[\w.-]+['’]s)\ [^.!?]{0,60}\b(?:newsletters?|alerts|updates|e-?mails?|bulletins?)\b
       | \bsubscribe\ to\ [^.!?]{0,40}newsletters?\b
       | \b(?:delivered|sent)\ (?:straight\ |directly\ |right\ )?(?:to|in|into)\ your\ inbox\b | \bright\ in\ your\ inbox\b
       | \bfollow\ (?:our|\w+['’]s)\ (?:full\ |complete\ |live\ )?coverage\b
       | \b(?:subscriptions?|subscribe|issues|membership)\b[^.!?]{0,80}\b(?:for|from|at)\ (?:as\ little\ as\ |only\ |just\ )?(?:[$£€₹]|rs\.?\ ?)\d
       | \bhave\ a\ (?:news\ )?tip\b | \bgot\ a\ (?:news\ )?tip\b | \bsend\ us\ (?:a|your)\ (?:news\ )?tips?\b
+      | \b(?:do\ you\ |got\ )?have\ a\ story\ (?:to\ (?:tell|share)|for\ us)\ ?\?
+      | \bwe\ (?:want|would\ (?:like|love)|['’]d\ (?:like|love))\ to\ hear\ from\ you\b
+      | \bsave\ this\ article\ by\ (?:registering|signing)\b
       | \byour\ feedback\ helps\b | \bwas\ this\ (?:page|article)\ helpful\b
       | \bif\ you\ (?:enjoyed|liked|value)\ (?:this|our)\ (?:article|story|post|journalism|reporting)\b
       | \bfolgen\ sie\ uns\b | \babonnieren\ sie\ (?:unseren|den)\ newsletter\b
