@@ -141,6 +141,26 @@ _CREDIT_LINE = re.compile(
         |editing)[;,&]?)+\.?$""",
     re.VERBOSE,
 )
+# Source notes closing a story: "With files from The Associated Press", "With reports from
+# Reforma", "Mit Agenturmaterial", "Mit Material von dpa", "Avec AFP", "Con información de
+# EFE": the opener, then only capitalised names (agencies, papers) and the words joining them.
+_SOURCE_NOTE = re.compile(
+    r"""^(?:[Ww]ith\ (?:files|reports|reporting|material|wires)\ from|[Mm]it\ Material\ (?:von|der|des)
+        |[Aa]vec(?:\ l['’])?|[Cc]on\ (?:información|informaci[óo]n|material)\ de|[Cc]om\ informações\ d[aeo]s?)
+        (?:\ (?:[A-Z][\w.'’-]*|and|und|et|y|e|the|der|die|des|la|le|les|el|de|of)[;,&]?)+\.?$
+        |^[Mm]it\ Agenturmaterial\.?$|^[Aa]vec\ agences\.?$""",
+    re.VERBOSE,
+)
+# A wire story's closing note on who reported from where: "Peoples reported from New York.
+# Associated Press writers Jane Doe in Atlanta and John Roe contributed to this report."
+_CONTRIBUTOR_NOTE = re.compile(
+    r"""^(?:[A-Z][\w'’-]+(?:\ (?:and|&)\ [A-Z][\w'’-]+)?\ reported\ from
+          (?:\ (?:[A-Z][\w'’-]*,?|and|from|in))+\.(?:\ |$))?
+        (?:[A-Z][^!?]*\b(?:writers?|reporters?|correspondents?|journalists?)\ [A-Z][^!?]*
+          \bcontributed(?:\ (?:reporting|to\ this\ (?:report|story|article)))?\.)?$""",
+    re.VERBOSE,
+)
+_CONTRIBUTOR_NOTE_MAX_WORDS = 60
 
 
 # Lines that point the reader to another story: "Read more: <headline>".
@@ -216,6 +236,8 @@ _CLUSTER_MIN_LINKS = 3
 _LABEL_SEPARATORS = ("|", ":", "»", ">", "–", "—")
 # Label endings of `_is_headline_list`'s labelled items: a kicker may be a question there.
 _LIST_LABEL_ENDS = (*_LABEL_SEPARATORS, "?", "!")
+# Longest caption `_is_pictured_caption` takes from a paragraph holding a picture.
+_PHOTO_CAPTION_MAX_WORDS = 30
 _LABEL_MAX_WORDS = 6
 _URL_LIKE = re.compile(r"https?://|www\.|\.(?:com|org|net)\b", re.IGNORECASE)
 _SENTENCE_ENDS = (".", "!", "?", '"', "”", "»", "“")
@@ -284,7 +306,7 @@ def _classify(line: str) -> str | None:
         return "dateline"
     if words <= _BYLINE_DATELINE_MAX_WORDS and _BYLINE_DATELINE.match(line):
         return "byline"
-    if words <= _DATELINE_MAX_WORDS * 2 and _CREDIT_LINE.match(line):
+    if words <= _DATELINE_MAX_WORDS * 2 and (_CREDIT_LINE.match(line) or _SOURCE_NOTE.match(line)):
         return "credit_line"
     if words <= _CTA_MAX_WORDS and _CALL_TO_ACTION.search(line):
         return "call_to_action"
@@ -303,7 +325,8 @@ def classify_tail_line(text: str) -> str | None:
     """The rule a line near the end of the body matches beyond `classify_line`'s.
 
     Closing promotions run longer than inline ones ("If you enjoyed this article ... join"),
-    and a press release ends with the company's standard self-description. Both are only
+    a press release ends with the company's standard self-description, and a wire story
+    with a note on who reported from where and who contributed. These are only
     looked for in the last few paragraphs, where they live, so a body paragraph that
     happens to describe a company or mention a newsletter is not at risk.
     """
@@ -313,6 +336,8 @@ def classify_tail_line(text: str) -> str | None:
         return "call_to_action"
     if _ABOUT_OPENER.match(line) and _CORPORATE_FACT.search(line):
         return "company_boilerplate"
+    if words <= _CONTRIBUTOR_NOTE_MAX_WORDS and line and _CONTRIBUTOR_NOTE.match(line):
+        return "credit_line"
     return None
 
 
@@ -426,7 +451,7 @@ def _block_rule(
         return text, None
     if named and not _holds_quote(element) and not _holds_article(element):
         return text, "boilerplate_container"
-    if _is_figure_like(element, text):
+    if _is_figure_like(element, text) or _is_pictured_caption(element, text):
         return text, "caption_credit"
     if has_blocks:
         if is_teaser_heading(_first_line(element)) and _link_density(element, len(text)) > 0.3:
@@ -573,6 +598,26 @@ def _is_figure_like(element: lxml_html.HtmlElement, text: str) -> bool:
     if next(element.iter("img", "picture", "video", "iframe"), None) is None:
         return False
     return element.tag == "figure" or len(element.findall(".//p")) <= 2
+
+
+def _is_pictured_caption(element: lxml_html.HtmlElement, text: str) -> bool:
+    """A paragraph that is a picture with its caption set in italics under it.
+
+    Blog editors put a photo and its caption in one `<p>`: the picture first, then a short
+    line in `<em>`/`<i>`/`<small>` ("<p><img><br><em>The mayor at the opening</em></p>").
+    A paragraph of text with an inline picture has text of its own outside the emphasis.
+    """
+    if element.tag != "p" or len(element) < 2 or (element.text or "").strip():
+        return False
+    first = element[0]
+    if first.tag not in {"img", "picture"} and not (first.tag == "a" and first.find("img") is not None):
+        return False
+    if len(text.split()) > _PHOTO_CAPTION_MAX_WORDS:
+        return False
+    emphasised = "".join(
+        "".join(child.itertext()) for child in element if child.tag in {"em", "i", "small"}
+    )
+    return bool(emphasised.strip()) and normalise_space(emphasised) == text
 
 
 def _first_line(element: lxml_html.HtmlElement) -> str:
