@@ -388,7 +388,7 @@ def _drop_hidden_labels(root: lxml_html.HtmlElement) -> list[Removal]:
     content", "New section", "Article content", "Skip ad"); a reader of the page never sees
     it, and trafilatura, which reads no CSS, keeps it as a line of the body. An element
     whose class is one of the common hiding idioms (_HIDDEN_CLASSES), holding no block and
-    at most _HIDDEN_LABEL_CHARS characters, goes; the text after it stays. Longer hidden
+    at most _HIDDEN_LABEL_CHARS characters, goes, leaving a space; the text after it stays. Longer hidden
     content (a collapsed "read more" part of the body) is left for the extractor.
     """
     removals: list[Removal] = []
@@ -402,6 +402,8 @@ def _drop_hidden_labels(root: lxml_html.HtmlElement) -> list[Removal]:
             continue
         if text:
             removals.append(Removal(text, "hidden_label"))
+        # A space in its place: a hidden separator (": ") may be all that parts two words.
+        element.tail = " " + (element.tail or "")
         element.drop_tree()
     return removals
 

@@ -639,12 +639,14 @@ def clean_paragraphs(
     kept: list[str] = []
     removals: list[Removal] = []
     previous_key: str | None = None
-    title_key = normalise_space(title).casefold() if title else None
+    # The headline compares by its words: a separator styled out of view (a hidden ": "
+    # between kicker and headline) is no difference.
+    title_words = re.findall(r"\w+", title.casefold()) if title else None
     items = list(paragraphs)
     for index, paragraph in enumerate(items):
         key = paragraph.casefold()
         rule = classify_line(paragraph)
-        if rule is None and key == title_key and index == 0:
+        if rule is None and index == 0 and re.findall(r"\w+", key) == title_words:
             rule = "title_repeated"
         elif rule is None and key == previous_key:
             rule = "repeated_line"
