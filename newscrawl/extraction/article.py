@@ -48,6 +48,7 @@ _CONTAINERS = frozenset({"list", "quote", "table", "div", "section"})
 _QUOTE_MAX_CHARS = 1200
 # Share of a heading's text in links that makes it a teaser title (`_past_teasers`).
 _LINKED_HEADING_SHARE = 0.6
+_LINKED_HEADING_MAX_WORDS = 15
 # class/id of a `div` standing in for a subheading, and the children such a div never has.
 _SUBHEADING_NAME = re.compile(
     r"(?:^|[\s_-])(?:sub-?)?head(?:line|ing)s?(?:$|[\s_-])|subtitle|crosshead|intertitre"
@@ -461,7 +462,9 @@ def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
     A heading, a subheading styled as a `div`, or a block quote (an embedded post is one)
     whose neighbours on both sides are consecutive in the output belongs to the body,
     wherever the extractor's container boundaries fell or whatever its class names say,
-    but for a box of teaser headlines set in that gap (`_past_teasers`).
+    but for a box of teaser headlines set in that gap (`_past_teasers`) and a linked
+    heading longer than _LINKED_HEADING_MAX_WORDS words: another story's headline (a
+    product name in a buying guide, the one linked heading a body has, is shorter).
     The page is walked in order and matched against the output from where the last match
     left off, so lines that repeat (a recurring "Pre-workout meal") are told apart.
     """
@@ -490,6 +493,8 @@ def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
                 waiting.append(text)
         elif element.tag != "p" and len(text) <= 200 and not _in_link(element):
             if _mostly_link(element, text):
+                if len(text.split()) > _LINKED_HEADING_MAX_WORDS:
+                    continue
                 linked.append(len(waiting))
             waiting.append(text)
     if not inserts:

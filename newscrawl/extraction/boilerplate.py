@@ -236,6 +236,8 @@ _CLUSTER_MIN_LINKS = 3
 _LABEL_SEPARATORS = ("|", ":", "»", ">", "–", "—")
 # Label endings of `_is_headline_list`'s labelled items: a kicker may be a question there.
 _LIST_LABEL_ENDS = (*_LABEL_SEPARATORS, "?", "!")
+# Longest `<span>` kicker before a linked headline in a list item (`_is_labelled_link`).
+_KICKER_MAX_WORDS = 4
 # Longest caption `_is_pictured_caption` takes from a paragraph holding a picture.
 _PHOTO_CAPTION_MAX_WORDS = 30
 _LABEL_MAX_WORDS = 6
@@ -478,20 +480,32 @@ def _is_labelled_teaser(element: lxml_html.HtmlElement, text: str) -> bool:
     return element.tag in {"p", "div"} and _is_labelled_link(element, _LABEL_SEPARATORS)
 
 
-def _is_labelled_link(element: lxml_html.HtmlElement, separators: tuple[str, ...]) -> bool:
+def _is_labelled_link(
+    element: lxml_html.HtmlElement, separators: tuple[str, ...], kicker: bool = False
+) -> bool:
     """The form of `_is_labelled_teaser` in any element: a bold label ending in one of
-    `separators`, then one linked headline holding the rest of the line."""
+    `separators` (or, with `kicker`, a `<span>` kicker of a few words, ending in anything),
+    then one linked headline holding the rest of the line."""
     if len(element) != 2 or (element.text or "").strip():
         return False
     label, link = element[0], element[1]
-    if label.tag not in {"strong", "b"} or link.tag != "a" or (link.tail or "").strip():
+    if link.tag != "a" or (link.tail or "").strip():
         return False
     lead = normalise_space(label.text_content())
-    if not lead.endswith(separators) or len(lead.split()) > _LABEL_MAX_WORDS:
+    if label.tag == "span" and kicker:
+        if not lead or len(lead.split()) > _KICKER_MAX_WORDS:
+            return False
+    elif label.tag not in {"strong", "b"}:
+        return False
+    elif not lead.endswith(separators) or len(lead.split()) > _LABEL_MAX_WORDS:
         return False
     if (label.tail or "").strip():
         return False
-    return _is_teaser_text(normalise_space(link.text_content()))
+    title = normalise_space(link.text_content())
+    if kicker:
+        # In a list of such items the form is the evidence: a headline may end in a quote.
+        return 2 <= len(title.split()) <= _HEADLINE_MAX_WORDS and _URL_LIKE.search(title) is None
+    return _is_teaser_text(title)
 
 
 def _is_teaser_link(element: lxml_html.HtmlElement, text: str) -> bool:
@@ -519,7 +533,8 @@ def _is_link_cluster(element: lxml_html.HtmlElement, text: str) -> bool:
 def _is_headline_list(element: lxml_html.HtmlElement) -> bool:
     """A list of linked headlines ("more on this"): every item one short link, no sentence,
     or a bold label and one linked headline ("<li><b>Drones:</b> <a>Headline</a></li>"; in
-    a list whose every item has that form, the label may also be a question).
+    a list whose every item has that form, the label may also be a question), or a kicker
+    and one linked headline ("<li><span>Review</span><a>Headline</a></li>").
 
     Lists that belong to the article carry text of their own around their links, end
     sentences, or spell out web addresses; a list of nothing but story titles does not.
@@ -529,7 +544,7 @@ def _is_headline_list(element: lxml_html.HtmlElement) -> bool:
         return False
     for item in items:
         text = normalise_space(item.text_content())
-        if _is_labelled_link(item, _LIST_LABEL_ENDS):
+        if _is_labelled_link(item, _LIST_LABEL_ENDS, kicker=True):
             continue
         if not _is_teaser_text(text) or _link_density(item, len(text)) < _TEASER_LINK_DENSITY:
             return False
