@@ -82,6 +82,8 @@ _HIDDEN_XPATH = etree.XPath(
     "//*[contains(@class, 'hidden') or contains(@class, 'sr-') or contains(@class, 'screen-')"
     " or contains(@class, 'invisible') or contains(@class, 'offscreen')]"
 )
+# Inline elements trafilatura's precision mode deletes with their tail when empty.
+_EMPTY_INLINE_TAGS = ("span", "b", "strong", "em", "i", "q")
 # Code and chrome `_drop_code` removes before pruning.
 _DROPPED_TAGS = (
     "script", "style", "svg", "template", "nav", "footer", "menu", "noscript", "iframe",
@@ -91,6 +93,10 @@ _DROPPED_TAGS = (
 # paragraph of that kind is put back, and the shortest paragraph put back.
 _SIBLING_EVIDENCE = 3
 _SIBLING_MIN_CHARS = 80
+# A short sentence ("The document dump isn't over yet.") is put back only in a container
+# kind that holds at least _SHORT_SIBLING_EVIDENCE kept paragraphs: the body's own.
+_SHORT_SIBLING_CHARS = 25
+_SHORT_SIBLING_EVIDENCE = 5
 _OVERLAP_CHARS = 40
 # Quote marks `_drop_pull_quotes` strips before comparing a pull quote with the body.
 _NO_QUOTES = str.maketrans("", "", '"“”„«»‘’‚‹›「」『』')
@@ -364,6 +370,24 @@ def _drop_code(root: lxml_html.HtmlElement) -> None:
     # One C-level pass for the rest; the text after each removed element stays in place.
     etree.strip_elements(root, *_DROPPED_TAGS[1:], with_tail=False)
     _ruby_as_fallback(root)
+    _unwrap_empty_inline(root)
+
+
+def _unwrap_empty_inline(root: lxml_html.HtmlElement) -> None:
+    """Remove empty inline elements in front of text, keeping the text.
+
+    In precision mode trafilatura deletes empty `span`, `b`, `strong`, `em`, `i` elements
+    together with the text that follows them (their tail), so a sentence after an empty
+    `<strong></strong>` left by an editor vanishes from the body. Such an element carries
+    nothing; it goes and its tail joins the text before it.
+    """
+    empty = [
+        element
+        for element in root.iterdescendants(_EMPTY_INLINE_TAGS)
+        if element.text is None and len(element) == 0 and element.tail and element.tail.strip()
+    ]
+    for element in empty:
+        element.drop_tag()
 
 
 def _ruby_as_fallback(root: lxml_html.HtmlElement) -> None:
@@ -563,9 +587,11 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         if found is not None:
             after = found
             continue
-        if evidence.get(signature, 0) < _SIBLING_EVIDENCE or not any(signature[1:4:2]):
+        support = evidence.get(signature, 0)
+        if support < _SIBLING_EVIDENCE or not any(signature[1:4:2]):
             continue
-        if not _is_prose(text, element, kept):
+        shortest = _SHORT_SIBLING_CHARS if support >= _SHORT_SIBLING_EVIDENCE else _SIBLING_MIN_CHARS
+        if not _is_prose(text, element, kept, shortest):
             continue
         inserts.setdefault(-1 if after is None else after, []).append(text)
         kept += _bare(text)
@@ -616,10 +642,12 @@ def _drop_pull_quotes(paragraphs: list[str]) -> tuple[list[str], list[Removal]]:
     return kept, removed
 
 
-def _is_prose(text: str, element: lxml_html.HtmlElement, kept: str) -> bool:
-    """A paragraph `_restore_siblings` may put back: a sentence of _SIBLING_MIN_CHARS or
+def _is_prose(
+    text: str, element: lxml_html.HtmlElement, kept: str, shortest: int = _SIBLING_MIN_CHARS
+) -> bool:
+    """A paragraph `_restore_siblings` may put back: a sentence of `shortest` characters or
     more, no boilerplate line, mostly not link, not a teaser title, not already kept."""
-    if len(text) < _SIBLING_MIN_CHARS or not text.endswith(_SENTENCE_END):
+    if len(text) < shortest or not text.endswith(_SENTENCE_END):
         return False
     if classify_line(text) is not None or _overlaps(_bare(text), kept):
         return False

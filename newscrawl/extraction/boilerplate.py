@@ -143,12 +143,14 @@ _CREDIT_LINE = re.compile(
 )
 # Source notes closing a story: "With files from The Associated Press", "With reports from
 # Reforma", "Mit Agenturmaterial", "Mit Material von dpa", "Avec AFP", "Con información de
-# EFE": the opener, then only capitalised names (agencies, papers) and the words joining them.
+# EFE": the opener, then only capitalised names (agencies, papers) and the words joining them;
+# or a short "Quelle: ntv.de", "Source: AFP".
 _SOURCE_NOTE = re.compile(
     r"""^(?:[Ww]ith\ (?:files|reports|reporting|material|wires)\ from|[Mm]it\ Material\ (?:von|der|des)
         |[Aa]vec(?:\ l['’])?|[Cc]on\ (?:información|informaci[óo]n|material)\ de|[Cc]om\ informações\ d[aeo]s?)
         (?:\ (?:[A-Z][\w.'’-]*|and|und|et|y|e|the|der|die|des|la|le|les|el|de|of)[;,&]?)+\.?$
-        |^[Mm]it\ Agenturmaterial\.?$|^[Aa]vec\ agences\.?$""",
+        |^[Mm]it\ Agenturmaterial\.?$|^[Aa]vec\ agences\.?$
+        |^(?:Quellen?|Sources?|Fuentes?|Fontes?)\ ?:(?:\ \S+){0,6}$""",
     re.VERBOSE,
 )
 # A wire story's closing note on who reported from where: "Peoples reported from New York.
