@@ -46,6 +46,8 @@ _LABEL_LINES = re.compile(
       | most\ (?:read|popular|viewed)(?:\ in\ [\w&\ ]{1,30})?
       | (?:how\ )?did\ you\ (?:like|enjoy)\ this\ (?:article|story)
       | wie\ hat\ (?:ihnen|dir)\ (?:dieser|der)\ (?:artikel|beitrag)\ gefallen
+      | this\ (?:slideshow|gallery|video|content|feature|page)\ requires\ javascript\b.*
+      | (?:please\ )?enable\ javascript\b.* | javascript\ is\ (?:required|disabled)\b.*
     )[\s.!…:|?]*$""",
     re.IGNORECASE | re.VERBOSE,
 )
