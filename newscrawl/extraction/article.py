@@ -69,19 +69,6 @@ _SENTENCE_END = (".", "!", "?", ":", "。", "！", "？", '"', "”", "»", "“
 # words that is longer than the extraction by _CUT_FACTOR means the extraction was cut short.
 _MIN_DECLARED_WORDS = 50
 _CUT_FACTOR = 1.3
-# Class names of the CSS idiom that hides an element from sight but not from screen readers
-# (Bootstrap's `sr-only`, WordPress's `screen-reader-text`...), or from everyone (`hidden`),
-# and the longest text `_drop_hidden_labels` takes for such a label ("Hauptinhalt",
-# "Article content", "Skip ad"): collapsed body text behind a "read more" is longer.
-_HIDDEN_CLASSES = frozenset({
-    "sr-only", "visually-hidden", "visuallyhidden", "screen-reader-text", "screen-reader-only",
-    "a11y-hidden", "hidden", "is-hidden", "u-hidden", "element-invisible", "offscreen",
-})  # fmt: skip
-_HIDDEN_LABEL_CHARS = 60
-_HIDDEN_XPATH = etree.XPath(
-    "//*[contains(@class, 'hidden') or contains(@class, 'sr-') or contains(@class, 'screen-')"
-    " or contains(@class, 'invisible') or contains(@class, 'offscreen')]"
-)
 # Inline elements trafilatura's precision mode deletes with their tail when empty.
 _EMPTY_INLINE_TAGS = ("span", "b", "strong", "em", "i", "q")
 # Code and chrome `_drop_code` removes before pruning.
@@ -164,9 +151,8 @@ def extract_article(html: str | bytes, url: str) -> ArticleFields:
     meta = read_metadata(root, url)
     image_alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
     _drop_code(root)
-    hidden = _drop_hidden_labels(root)
     page_prose = _paragraph_chars(root)
-    removed = hidden + prune_tree(root, body_floor=max(300, int(page_prose * 0.4)))
+    removed = prune_tree(root, body_floor=max(300, int(page_prose * 0.4)))
     is_listing = meta.is_listing or (not meta.is_article and _looks_like_listing(root))
     paragraphs, text_source = _body_paragraphs(root, url, meta.article_body)
     if not is_listing and _needs_guard(paragraphs, page_prose):
@@ -404,33 +390,6 @@ def _ruby_as_fallback(root: lxml_html.HtmlElement) -> None:
         if ruby.find("rp") is not None:
             etree.strip_tags(ruby, "rb", "rp", "rt")
             ruby.drop_tag()
-
-
-def _drop_hidden_labels(root: lxml_html.HtmlElement) -> list[Removal]:
-    """Remove the short labels a page hides from sight: headings and links for screen readers.
-
-    Pages label their regions for screen readers with text styled out of view ("Main
-    content", "New section", "Article content", "Skip ad"); a reader of the page never sees
-    it, and trafilatura, which reads no CSS, keeps it as a line of the body. An element
-    whose class is one of the common hiding idioms (_HIDDEN_CLASSES), holding no block and
-    at most _HIDDEN_LABEL_CHARS characters, goes, leaving a space; the text after it stays. Longer hidden
-    content (a collapsed "read more" part of the body) is left for the extractor.
-    """
-    removals: list[Removal] = []
-    for element in _HIDDEN_XPATH(root):
-        if not _HIDDEN_CLASSES.intersection((element.get("class") or "").lower().split()):
-            continue
-        if element.getparent() is None or element.find(".//p") is not None:
-            continue
-        text = normalise_space(element.text_content())
-        if len(text) > _HIDDEN_LABEL_CHARS:
-            continue
-        if text:
-            removals.append(Removal(text, "hidden_label"))
-        # A space in its place: a hidden separator (": ") may be all that parts two words.
-        element.tail = " " + (element.tail or "")
-        element.drop_tree()
-    return removals
 
 
 def _paragraph_chars(root: lxml_html.HtmlElement) -> int:

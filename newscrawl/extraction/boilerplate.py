@@ -274,6 +274,16 @@ _BLOCK_TAGS = frozenset(
 
 _PRUNED_TAGS = (*_BLOCK_TAGS, "span", "ul", "ol")
 
+# Class names of the CSS idioms that hide an element from sight but not from screen readers
+# (Bootstrap's `sr-only`, WordPress's `screen-reader-text`...) or from everyone (`hidden`),
+# and the longest text `prune_tree` takes as such a label ("Main content", "New section",
+# "Article content"): collapsed body text behind a "read more" is longer and stays.
+_HIDDEN_CLASSES = frozenset({
+    "sr-only", "visually-hidden", "visuallyhidden", "screen-reader-text", "screen-reader-only",
+    "a11y-hidden", "hidden", "is-hidden", "u-hidden", "element-invisible", "offscreen",
+})  # fmt: skip
+_HIDDEN_LABEL_CHARS = 60
+
 
 @dataclass(frozen=True, slots=True)
 class Removal:
@@ -353,6 +363,13 @@ def is_teaser_heading(text: str) -> bool:
     return 0 < len(line) <= 60 and bool(_TEASER_HEADING.match(line))
 
 
+@lru_cache(maxsize=8192)
+def _is_hidden_name(names: str) -> bool:
+    """Whether a class attribute names one of the CSS idioms that hide an element from
+    sight (_HIDDEN_CLASSES). Cached: a site's class names repeat on every page."""
+    return not _HIDDEN_CLASSES.isdisjoint(names.lower().split())
+
+
 def _has_boilerplate_name(element: lxml_html.HtmlElement) -> bool:
     """Whether the element's class or id names it as boilerplate (share bar, newsletter...)."""
     names = element.get("class")
@@ -382,7 +399,9 @@ def prune_tree(root: lxml_html.HtmlElement, body_floor: int) -> list[Removal]:
     One walk over the page's blocks; a container's text is only read when one of its
     cheap features (a boilerplate name, a picture, a teaser heading) calls for a rule.
     An empty `div` with text after it is a line break in disguise and becomes `<br>`,
-    so the text after it stays in its paragraph.
+    so the text after it stays in its paragraph. A short block or span whose class hides it
+    from sight (`_is_hidden_name`: a region label for screen readers, "Main content") is a
+    line no reader sees and goes first, leaving a space.
     """
     removals: list[Removal] = []
     alts = {normalise_space(img.get("alt", "")) for img in root.iter("img")} - {""}
@@ -396,6 +415,17 @@ def prune_tree(root: lxml_html.HtmlElement, body_floor: int) -> list[Removal]:
             continue
         if element.getparent() is None:
             continue
+        names = element.get("class")
+        if names and _is_hidden_name(names):
+            text = normalise_space(element.text_content())
+            if len(text) <= _HIDDEN_LABEL_CHARS and element.find(".//p") is None:
+                if text:
+                    removals.append(Removal(text, "hidden_label"))
+                skip = sum(1 for _ in element.iter(*_PRUNED_TAGS)) - 1
+                # A space in its place: a hidden separator (": ") may be all that parts two words.
+                element.tail = " " + (element.tail or "")
+                element.drop_tree()
+                continue
         tag = element.tag
         if tag == "span":
             if sum(1 for _ in islice(element.iter("a"), _CLUSTER_MIN_LINKS)) < _CLUSTER_MIN_LINKS:
