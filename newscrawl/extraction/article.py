@@ -69,8 +69,9 @@ _SENTENCE_END = (".", "!", "?", ":", "。", "！", "？", '"', "”", "»", "“
 # words that is longer than the extraction by _CUT_FACTOR means the extraction was cut short.
 _MIN_DECLARED_WORDS = 50
 _CUT_FACTOR = 1.3
-# Inline elements trafilatura's precision mode deletes with their tail when empty.
-_EMPTY_INLINE_TAGS = ("span", "b", "strong", "em", "i", "q")
+# Inline elements trafilatura's precision mode deletes with their tail when empty, and the
+# ruby annotation (`_unwrap_inline`).
+_UNWRAPPED_TAGS = ("span", "b", "strong", "em", "i", "q", "ruby")
 # Code and chrome `_drop_code` removes before pruning.
 _DROPPED_TAGS = (
     "script", "style", "svg", "template", "nav", "footer", "menu", "noscript", "iframe",
@@ -355,41 +356,36 @@ def _drop_code(root: lxml_html.HtmlElement) -> None:
             script.drop_tree()
     # One C-level pass for the rest; the text after each removed element stays in place.
     etree.strip_elements(root, *_DROPPED_TAGS[1:], with_tail=False)
-    _ruby_as_fallback(root)
-    _unwrap_empty_inline(root)
+    _unwrap_inline(root)
 
 
-def _unwrap_empty_inline(root: lxml_html.HtmlElement) -> None:
-    """Remove empty inline elements in front of text, keeping the text.
+def _unwrap_inline(root: lxml_html.HtmlElement) -> None:
+    """Inline markup trafilatura would lose text with, unwrapped in one walk.
 
-    In precision mode trafilatura deletes empty `span`, `b`, `strong`, `em`, `i` elements
-    together with the text that follows them (their tail), so a sentence after an empty
-    `<strong></strong>` left by an editor vanishes from the body. Such an element carries
-    nothing; it goes and its tail joins the text before it.
-    """
-    empty = [
-        element
-        for element in root.iterdescendants(_EMPTY_INLINE_TAGS)
-        if element.text is None and len(element) == 0 and element.tail and element.tail.strip()
-    ]
-    for element in empty:
-        element.drop_tag()
+    Empty inline elements in front of text: in precision mode trafilatura deletes an empty
+    `span`, `b`, `strong`, `em`, `i` together with the text that follows it (its tail), so
+    a sentence after an empty `<strong></strong>` left by an editor vanishes from the body.
+    Such an element carries nothing; it goes and its tail joins the text before it.
 
-
-def _ruby_as_fallback(root: lxml_html.HtmlElement) -> None:
-    """Ruby annotations as the text the page gives for readers without ruby support.
-
-    Japanese and Chinese pages annotate words with their reading
+    Ruby annotations: Japanese and Chinese pages annotate words with their reading
     (`<ruby>弾劾<rp>（</rp><rt>だんがい</rt><rp>）</rp></ruby>`); the `<rp>` parentheses
     are the page's own plain-text rendering, "弾劾（だんがい）", and trafilatura would drop
     the reading but keep nothing in its place. Where the page wrote `<rp>`, the ruby markup
     is unwrapped into that text; without `<rp>` the reading has no plain form and is left to
     the extractor.
     """
-    for ruby in list(root.iter("ruby")):
-        if ruby.find("rp") is not None:
-            etree.strip_tags(ruby, "rb", "rp", "rt")
-            ruby.drop_tag()
+    found = [
+        element
+        for element in root.iterdescendants(_UNWRAPPED_TAGS)
+        if element.tag == "ruby"
+        or (element.text is None and len(element) == 0 and element.tail and element.tail.strip())
+    ]
+    for element in found:
+        if element.tag != "ruby":
+            element.drop_tag()
+        elif element.find("rp") is not None:
+            etree.strip_tags(element, "rb", "rp", "rt")
+            element.drop_tag()
 
 
 def _paragraph_chars(root: lxml_html.HtmlElement) -> int:
