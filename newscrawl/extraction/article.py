@@ -38,7 +38,7 @@ from newscrawl.extraction.language import resolve_language
 from newscrawl.extraction.metadata import PageMetadata, parse_date, read_metadata
 
 EXTRACTOR_NAME = "newscrawl"
-EXTRACTOR_VERSION = "0.2.0"
+EXTRACTOR_VERSION = "0.3.0"
 TRAFILATURA_VERSION = version("trafilatura")
 
 # Paragraph-level elements of trafilatura's output tree, each one paragraph of `text`.
@@ -545,7 +545,9 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         support = evidence.get(signature, 0)
         if support < _SIBLING_EVIDENCE or not any(signature[1:4:2]):
             continue
-        shortest = _SHORT_SIBLING_CHARS if support >= _SHORT_SIBLING_EVIDENCE else _SIBLING_MIN_CHARS
+        shortest = _SIBLING_MIN_CHARS
+        if support >= _SHORT_SIBLING_EVIDENCE:
+            shortest = _SHORT_SIBLING_CHARS
         if not _is_prose(text, element, kept, shortest):
             continue
         inserts.setdefault(-1 if after is None else after, []).append(text)

@@ -46,6 +46,7 @@ _LABEL_LINES = re.compile(
       | most\ (?:read|popular|viewed)(?:\ in\ [\w&\ ]{1,30})?
       | (?:how\ )?did\ you\ (?:like|enjoy)\ this\ (?:article|story)
       | wie\ hat\ (?:ihnen|dir)\ (?:dieser|der)\ (?:artikel|beitrag)\ gefallen
+      | swipe(?:\ (?:left|right|for\ more))?\ ?[→›»>]?
       | this\ (?:slideshow|gallery|video|content|feature|page)\ requires\ javascript\b.*
       | (?:please\ )?enable\ javascript\b.* | javascript\ is\ (?:required|disabled)\b.*
     )[\s.!…:|?]*$""",
@@ -200,7 +201,7 @@ _CREDIT = re.compile(
         (?:^|[\s.(\[|/])(?:picture|pictures|photo|photos|photograph|image|images|credit|credits|
            photo\ credit|illustration|video|graphic|source|foto|fotos|bild|bildquelle|quelle)
            \s*:\s*[^.:]{1,60}[.)\]]?$
-      | ^\(?(?:©|\(c\)|copyright)\s*\S.{0,60}\)?$
+      | ^[(<\[]?(?:©|ⓒ|\(c\)|copyright)\s*\S.{0,60}[)>\]]?$
       | (?:photos?|images?|pictures?)\ ?©\s*[^.]{1,40}(?:,\s*(?:19|20)\d{2})?\.?$
       | [(\[]\s*(?:©\s*)?(?:getty(?:\ images)?|reuters|ap|afp|pa(?:\ media|\ wire)?|alamy|epa[/-]|shutterstock|dpa|ap\ photo)\b[^)\]]{0,40}[)\]]\.?$
     )""",
@@ -334,7 +335,7 @@ def _classify(line: str) -> str | None:
 
 def _may_be_credit(line: str) -> bool:
     """Whether `_CREDIT` can match: each of its forms needs one of these characters."""
-    return any(mark in line for mark in ":©([") or line[:9].casefold() == "copyright"
+    return any(mark in line for mark in ":©ⓒ([") or "copyright" in line[:10].casefold()
 
 
 def classify_tail_line(text: str) -> str | None:
@@ -527,11 +528,11 @@ def _is_labelled_link(
         return False
     lead = normalise_space(label.text_content())
     if label.tag == "span" and kicker:
-        if not lead or len(lead.split()) > _KICKER_MAX_WORDS:
-            return False
-    elif label.tag not in {"strong", "b"}:
-        return False
-    elif not lead.endswith(separators) or len(lead.split()) > _LABEL_MAX_WORDS:
+        labelled = 0 < len(lead.split()) <= _KICKER_MAX_WORDS
+    else:
+        labelled = label.tag in {"strong", "b"} and lead.endswith(separators)
+        labelled = labelled and len(lead.split()) <= _LABEL_MAX_WORDS
+    if not labelled:
         return False
     if (label.tail or "").strip():
         return False
@@ -659,7 +660,9 @@ def _is_pictured_caption(element: lxml_html.HtmlElement, text: str) -> bool:
     if element.tag != "p" or len(element) < 2 or (element.text or "").strip():
         return False
     first = element[0]
-    if first.tag not in {"img", "picture"} and not (first.tag == "a" and first.find("img") is not None):
+    if first.tag not in {"img", "picture"} and not (
+        first.tag == "a" and first.find("img") is not None
+    ):
         return False
     if len(text.split()) > _PHOTO_CAPTION_MAX_WORDS:
         return False
