@@ -24,7 +24,7 @@ _LABEL_LINES = re.compile(
     r"""^(?:
         listen\ to\ (?:this\ )?(?:article|story)(?:\ \d+\ min(?:utes?)?)? | loading\ audio | loading\ video
       | play(?:ing)?\ (?:video|audio) | watch\ (?:video|now|the\ video|live) | video\ duration\ [\d:]+
-      | (?:skip|close)\ (?:advert|advertisement|ad) | advertisement | advertisment | sponsored(?:\ content)?
+      | (?:skip|close)\ (?:advert|advertisement|ad) | passer\ la\ publicit[ée] | advertisement | advertisment | sponsored(?:\ content)?
       | story\ continues\ (?:below|after)(?:\ (?:this\ )?(?:advertisement|advert|ad))?
       | article\ continues\ (?:below|after)(?:\ (?:this\ )?(?:advertisement|advert|ad))?
       | share(?:\ this)?(?:\ (?:article|story|page|post))?:? | share\ on\ \w+ | like\ this:?
@@ -46,6 +46,7 @@ _LABEL_LINES = re.compile(
       | most\ (?:read|popular|viewed)(?:\ in\ [\w&\ ]{1,30})?
       | (?:how\ )?did\ you\ (?:like|enjoy)\ this\ (?:article|story)
       | wie\ hat\ (?:ihnen|dir)\ (?:dieser|der)\ (?:artikel|beitrag)\ gefallen
+      | dieses\ thema\ im\ programm\b.*
       | swipe(?:\ (?:left|right|for\ more))?\ ?[→›»>]?
       | this\ (?:slideshow|gallery|video|content|feature|page)\ requires\ javascript\b.*
       | (?:please\ )?enable\ javascript\b.* | javascript\ is\ (?:required|disabled)\b.*
@@ -111,6 +112,8 @@ _DATELINE = re.compile(
         (?:last\ )?(?:updated|published|posted|modified)(?:\ on|\ at)?\ ?:?\ .{0,60}\d.{0,40}
       | (?:aktualisiert|ver[öo]ffentlicht|mis\ à\ jour|publi[ée]|actualizado|publicado|aggiornato)\b.{0,60}\d.{0,40}
       | \d{1,2}[:.]\d{2}\ ?(?:a\.?m\.?|p\.?m\.?)?\ ?(?:[A-Z]{2,4}\ )?[\d/.,\ \w]{0,30}(?:19|20)\d{2}(?:\ by\ [\w.'’\ -]{2,40})?
+      | \d{1,2}\.\ ?\d{1,2}\.\ ?(?:19|20)?\d{2},?\ (?:um\ )?\d{1,2}[:.]\d{2}(?:\ uhr)?
+      | \d.{0,30}[•|·]\ ?(?:güncelleme|updated|aktualisiert|mis\ à\ jour|actualizado|aggiornato)\b.{0,40}
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -166,6 +169,15 @@ _CONTRIBUTOR_NOTE = re.compile(
     re.VERBOSE,
 )
 _CONTRIBUTOR_NOTE_MAX_WORDS = 60
+# A line of production credits: "Redaktion: Anna Berg, Faktencheck: Jan Roe", "Translation:
+# …, Editing: …": only role words, colons and capitalised names with the words that join them.
+_ROLE_CREDITS = re.compile(
+    r"""^(?:(?:[Rr]edaktion|[Ss]chlussredaktion|[Ff]aktencheck|[Üü]bersetzung|[Mm]itarbeit|[Rr]echerche
+        |[Gg]rafik|[Ii]llustrationen?|[Aa]udioversion|[Pp]roduktion|[Ee]diting|[Ee]dited\ by|[Tt]ranslation
+        |[Tt]ranslated\ by|[Ff]act-?checking|[Ii]llustrations?|[Rr]édaction|[Tt]raduction|[Rr]edacción|[Tt]raducción)
+        \ ?:?(?:\ (?:[A-ZÀ-ÝĀ-Ž][\w.'’-]*|und|and|et|y|von|van|der|de|du|la|le)[,;]?)+\ ?){2,}$""",
+    re.VERBOSE,
+)
 
 
 # Lines that point the reader to another story: "Read more: <headline>".
@@ -324,6 +336,8 @@ def _classify(line: str) -> str | None:
     if words <= _BYLINE_DATELINE_MAX_WORDS and _BYLINE_DATELINE.match(line):
         return "byline"
     if words <= _DATELINE_MAX_WORDS * 2 and (_CREDIT_LINE.match(line) or _SOURCE_NOTE.match(line)):
+        return "credit_line"
+    if words <= _DATELINE_MAX_WORDS * 2 and ":" in line and _ROLE_CREDITS.match(line):
         return "credit_line"
     if words <= _CTA_MAX_WORDS and _CALL_TO_ACTION.search(line):
         return "call_to_action"
