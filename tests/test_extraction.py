@@ -111,6 +111,10 @@ def _page(body: str, head: str = "") -> str:
         ("With files from The Canadian Press and Jane Roe", "credit_line"),
         ("Mit Agenturmaterial.", "credit_line"),
         ("Quelle: ntv.de", "credit_line"),
+        ("Redaktion: Anna Berg, Faktencheck: Jan Roe", "credit_line"),
+        ("05.08.2024, 20:59 Uhr", "dateline"),
+        ("20 Nisan 2026•Güncelleme: 20 Nisan 2026", "dateline"),
+        ("Passer la publicité", "label"),
     ],
 )
 def test_boilerplate_lines_are_classified(line: str, rule: str) -> None:
@@ -131,6 +135,9 @@ def test_boilerplate_lines_are_classified(line: str, rule: str) -> None:
         "With files from the council, the plan was drafted in a week.",
         "Sources say the minister will resign before the summer.",
         "Most of the readers said the story had changed their minds.",
+        "Redaktion: Die Stadt hat entschieden, den Platz zu sperren.",
+        "Am 05.08.2024, 20:59 Uhr fiel in der ganzen Stadt der Strom aus.",
+        "The list was updated in 2020, after the second review.",
     ],
 )
 def test_body_lines_that_look_like_boilerplate_are_kept(line: str) -> None:
