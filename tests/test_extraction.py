@@ -10,7 +10,7 @@ from lxml import html as lxml_html
 
 from newscrawl.extraction import article, extract_article
 from newscrawl.extraction.article import _paragraphs
-from newscrawl.extraction.boilerplate import classify_line, clean_paragraphs
+from newscrawl.extraction.boilerplate import classify_line, classify_tail_line, clean_paragraphs
 from tests.golden import (
     COMPARED_FIELDS,
     FIXTURES,
@@ -99,6 +99,22 @@ def _page(body: str, head: str = "") -> str:
         ("Additional reporting by Jane Doe", "credit_line"),
         ('[button link="https://example.org/x"]Send us your review[/button]', "template_residue"),
         ("Jewels on show, installation views, photos © Studio Nine, 2018", "caption_credit"),
+        ("Follow the Valley Herald on Google News to get our stories.", "call_to_action"),
+        ("Ground Game: Sign up for AP’s weekly politics newsletter.", "call_to_action"),
+        ("Do you have a story to tell? Email: desk@example.org", "call_to_action"),
+        ("We want to hear from you: did the closure affect you?", "call_to_action"),
+        ("Link kopiert", "label"),
+        ("Wie hat Ihnen dieser Artikel gefallen?", "label"),
+        ("Most read in Football", "label"),
+        ("This slideshow requires JavaScript.", "label"),
+        ("<Copyright ⓒ 한국일보. All rights reserved.>", "caption_credit"),
+        ("With files from The Canadian Press and Jane Roe", "credit_line"),
+        ("Mit Agenturmaterial.", "credit_line"),
+        ("Quelle: ntv.de", "credit_line"),
+        ("Redaktion: Anna Berg, Faktencheck: Jan Roe", "credit_line"),
+        ("05.08.2024, 20:59 Uhr", "dateline"),
+        ("20 Nisan 2026•Güncelleme: 20 Nisan 2026", "dateline"),
+        ("Passer la publicité", "label"),
     ],
 )
 def test_boilerplate_lines_are_classified(line: str, rule: str) -> None:
@@ -115,10 +131,32 @@ def test_boilerplate_lines_are_classified(line: str, rule: str) -> None:
         "Reporting by the BBC found that the council had known for years.",
         "Die Gruppe tauschte sich auf Whatsapp aus, folgte aber keinem Plan.",
         "Wer den Kanal abonniert, bekommt jeden Morgen eine Übersicht.",
+        "I have a story to tell about the war, he said.",
+        "With files from the council, the plan was drafted in a week.",
+        "Sources say the minister will resign before the summer.",
+        "Most of the readers said the story had changed their minds.",
+        "Redaktion: Die Stadt hat entschieden, den Platz zu sperren.",
+        "Am 05.08.2024, 20:59 Uhr fiel in der ganzen Stadt der Strom aus.",
+        "The list was updated in 2020, after the second review.",
     ],
 )
 def test_body_lines_that_look_like_boilerplate_are_kept(line: str) -> None:
     assert classify_line(line) is None
+
+
+def test_contributor_note_is_a_credit_only_as_a_closing_line_of_that_form() -> None:
+    note = (
+        "Doe reported from Port Alder. Canadian Press writer Jane Roe in Halifax contributed"
+        " to this report."
+    )
+    assert classify_line(note) is None
+    assert classify_tail_line(note) == "credit_line"
+    for line in (
+        "Smith reported from Kyiv on Tuesday that the bridge was closed.",
+        "Many residents contributed to the fund.",
+        "The staff Christmas party contributed.",
+    ):
+        assert classify_tail_line(line) is None
 
 
 def test_company_self_description_is_boilerplate_only_at_the_end() -> None:

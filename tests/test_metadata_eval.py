@@ -19,9 +19,9 @@ if str(REPO_ROOT) not in sys.path:
 from benchmarks import metadata_eval as me  # noqa: E402
 
 # A little under the figures measured when the gate was set (title 0.846, authors 0.920,
-# published 0.984, topics 0.618, language 1.000 on the 130 pages; misses the corpus README
+# published 0.992, topics 0.618, language 1.000 on the 130 pages; misses the corpus README
 # explains left out), so that noise passes and a real loss fails.
-GATES = {"title": 0.835, "authors": 0.90, "published": 0.975, "topics": 0.60, "language": 0.98}
+GATES = {"title": 0.835, "authors": 0.90, "published": 0.985, "topics": 0.60, "language": 0.98}
 
 
 def _got(**values: object) -> me.Got:

@@ -38,7 +38,7 @@ from newscrawl.extraction.language import resolve_language
 from newscrawl.extraction.metadata import PageMetadata, parse_date, read_metadata
 
 EXTRACTOR_NAME = "newscrawl"
-EXTRACTOR_VERSION = "0.2.0"
+EXTRACTOR_VERSION = "0.3.0"
 TRAFILATURA_VERSION = version("trafilatura")
 
 # Paragraph-level elements of trafilatura's output tree, each one paragraph of `text`.
@@ -46,6 +46,9 @@ _LEAF_BLOCKS = frozenset({"p", "head", "item", "row", "code", "cell"})
 _CONTAINERS = frozenset({"list", "quote", "table", "div", "section"})
 # Longest block quote `_restore_headings` puts back (an embedded post, a pull quote).
 _QUOTE_MAX_CHARS = 1200
+# Share of a heading's text in links that makes it a teaser title (`_past_teasers`).
+_LINKED_HEADING_SHARE = 0.6
+_LINKED_HEADING_MAX_WORDS = 15
 # class/id of a `div` standing in for a subheading, and the children such a div never has.
 _SUBHEADING_NAME = re.compile(
     r"(?:^|[\s_-])(?:sub-?)?head(?:line|ing)s?(?:$|[\s_-])|subtitle|crosshead|intertitre"
@@ -66,6 +69,9 @@ _SENTENCE_END = (".", "!", "?", ":", "。", "！", "？", '"', "”", "»", "“
 # words that is longer than the extraction by _CUT_FACTOR means the extraction was cut short.
 _MIN_DECLARED_WORDS = 50
 _CUT_FACTOR = 1.3
+# Inline elements trafilatura's precision mode deletes with their tail when empty, and the
+# ruby annotation (`_unwrap_inline`).
+_UNWRAPPED_TAGS = ("span", "b", "strong", "em", "i", "q", "ruby")
 # Code and chrome `_drop_code` removes before pruning.
 _DROPPED_TAGS = (
     "script", "style", "svg", "template", "nav", "footer", "menu", "noscript", "iframe",
@@ -75,6 +81,10 @@ _DROPPED_TAGS = (
 # paragraph of that kind is put back, and the shortest paragraph put back.
 _SIBLING_EVIDENCE = 3
 _SIBLING_MIN_CHARS = 80
+# A short sentence ("The document dump isn't over yet.") is put back only in a container
+# kind that holds at least _SHORT_SIBLING_EVIDENCE kept paragraphs: the body's own.
+_SHORT_SIBLING_CHARS = 25
+_SHORT_SIBLING_EVIDENCE = 5
 _OVERLAP_CHARS = 40
 # Quote marks `_drop_pull_quotes` strips before comparing a pull quote with the body.
 _NO_QUOTES = str.maketrans("", "", '"“”„«»‘’‚‹›「」『』')
@@ -346,6 +356,36 @@ def _drop_code(root: lxml_html.HtmlElement) -> None:
             script.drop_tree()
     # One C-level pass for the rest; the text after each removed element stays in place.
     etree.strip_elements(root, *_DROPPED_TAGS[1:], with_tail=False)
+    _unwrap_inline(root)
+
+
+def _unwrap_inline(root: lxml_html.HtmlElement) -> None:
+    """Inline markup trafilatura would lose text with, unwrapped in one walk.
+
+    Empty inline elements in front of text: in precision mode trafilatura deletes an empty
+    `span`, `b`, `strong`, `em`, `i` together with the text that follows it (its tail), so
+    a sentence after an empty `<strong></strong>` left by an editor vanishes from the body.
+    Such an element carries nothing; it goes and its tail joins the text before it.
+
+    Ruby annotations: Japanese and Chinese pages annotate words with their reading
+    (`<ruby>弾劾<rp>（</rp><rt>だんがい</rt><rp>）</rp></ruby>`); the `<rp>` parentheses
+    are the page's own plain-text rendering, "弾劾（だんがい）", and trafilatura would drop
+    the reading but keep nothing in its place. Where the page wrote `<rp>`, the ruby markup
+    is unwrapped into that text; without `<rp>` the reading has no plain form and is left to
+    the extractor.
+    """
+    found = [
+        element
+        for element in root.iterdescendants(_UNWRAPPED_TAGS)
+        if element.tag == "ruby"
+        or (element.text is None and len(element) == 0 and element.tail and element.tail.strip())
+    ]
+    for element in found:
+        if element.tag != "ruby":
+            element.drop_tag()
+        elif element.find("rp") is not None:
+            etree.strip_tags(element, "rb", "rp", "rt")
+            element.drop_tag()
 
 
 def _paragraph_chars(root: lxml_html.HtmlElement) -> int:
@@ -400,7 +440,10 @@ def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
 
     A heading, a subheading styled as a `div`, or a block quote (an embedded post is one)
     whose neighbours on both sides are consecutive in the output belongs to the body,
-    wherever the extractor's container boundaries fell or whatever its class names say.
+    wherever the extractor's container boundaries fell or whatever its class names say,
+    but for a box of teaser headlines set in that gap (`_past_teasers`) and a linked
+    heading longer than _LINKED_HEADING_MAX_WORDS words: another story's headline (a
+    product name in a buying guide, the one linked heading a body has, is shorter).
     The page is walked in order and matched against the output from where the last match
     left off, so lines that repeat (a recurring "Pre-workout meal") are told apart.
     """
@@ -410,6 +453,7 @@ def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
     inserts: dict[int, list[str]] = {}
     previous: int | None = None
     waiting: list[str] = []
+    linked: list[int] = []
     for element in root.iter("p", "h2", "h3", "h4", "h5", "h6", "blockquote", "div"):
         if element.tag == "div" and not _is_subheading_div(element):
             continue
@@ -419,14 +463,18 @@ def _restore_headings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         found = _next_occurrence(occurrences.get(text, []), previous)
         if found is not None:
             if waiting and previous is not None and found == previous + 1:
-                inserts[found] = waiting
-            waiting = []
+                inserts[found] = _past_teasers(waiting, linked)
+            waiting, linked = [], []
             previous = found
         elif element.tag == "blockquote":
             inner = (normalise_space(p.text_content()) for p in element.iter("p"))
             if len(text) <= _QUOTE_MAX_CHARS and not any(line in occurrences for line in inner):
                 waiting.append(text)
         elif element.tag != "p" and len(text) <= 200 and not _in_link(element):
+            if _mostly_link(element, text):
+                if len(text.split()) > _LINKED_HEADING_MAX_WORDS:
+                    continue
+                linked.append(len(waiting))
             waiting.append(text)
     if not inserts:
         return paragraphs
@@ -494,9 +542,13 @@ def _restore_siblings(root: lxml_html.HtmlElement, paragraphs: list[str]) -> lis
         if found is not None:
             after = found
             continue
-        if evidence.get(signature, 0) < _SIBLING_EVIDENCE or not any(signature[1:4:2]):
+        support = evidence.get(signature, 0)
+        if support < _SIBLING_EVIDENCE or not any(signature[1:4:2]):
             continue
-        if not _is_prose(text, element, kept):
+        shortest = _SIBLING_MIN_CHARS
+        if support >= _SHORT_SIBLING_EVIDENCE:
+            shortest = _SHORT_SIBLING_CHARS
+        if not _is_prose(text, element, kept, shortest):
             continue
         inserts.setdefault(-1 if after is None else after, []).append(text)
         kept += _bare(text)
@@ -547,10 +599,12 @@ def _drop_pull_quotes(paragraphs: list[str]) -> tuple[list[str], list[Removal]]:
     return kept, removed
 
 
-def _is_prose(text: str, element: lxml_html.HtmlElement, kept: str) -> bool:
-    """A paragraph `_restore_siblings` may put back: a sentence of _SIBLING_MIN_CHARS or
+def _is_prose(
+    text: str, element: lxml_html.HtmlElement, kept: str, shortest: int = _SIBLING_MIN_CHARS
+) -> bool:
+    """A paragraph `_restore_siblings` may put back: a sentence of `shortest` characters or
     more, no boilerplate line, mostly not link, not a teaser title, not already kept."""
-    if len(text) < _SIBLING_MIN_CHARS or not text.endswith(_SENTENCE_END):
+    if len(text) < shortest or not text.endswith(_SENTENCE_END):
         return False
     if classify_line(text) is not None or _overlaps(_bare(text), kept):
         return False
@@ -616,6 +670,31 @@ def _is_subheading_name(names: str) -> bool:
     return _SUBHEADING_NAME.search(names) is not None
 
 
+def _past_teasers(waiting: list[str], linked: list[int]) -> list[str]:
+    """The headings of a gap between two body paragraphs that are the body's own.
+
+    Two or more headings that are links in one gap are a box of teaser headlines ("More on
+    this", then a kicker and a linked title per story): they and the box's title before
+    them go, and what follows the last of them (the subheading that opens the next
+    paragraphs) stays. One linked heading is a product name in a buying guide, kept.
+    """
+    if len(linked) < 2:
+        return waiting
+    return waiting[linked[-1] + 1 :]
+
+
+def _mostly_link(element: lxml_html.HtmlElement, text: str) -> bool:
+    """Whether most of a heading's text (_LINKED_HEADING_SHARE: a kicker may precede the
+    linked title) is the text of links to another page (an anchor, `<a name>` or
+    `href="#..."`, marks a subheading as a jump target)."""
+    linked = sum(
+        len(normalise_space(a.text_content()))
+        for a in element.iter("a")
+        if not (a.get("href") or "#").startswith("#")
+    )
+    return linked >= _LINKED_HEADING_SHARE * len(text)
+
+
 def _in_link(element: lxml_html.HtmlElement) -> bool:
     """Whether a heading is the title of a teaser card rather than a subheading.
 
@@ -634,14 +713,15 @@ def _in_link(element: lxml_html.HtmlElement) -> bool:
 
 
 def _fill_from_layout(meta: PageMetadata, root: lxml_html.HtmlElement, url: str) -> None:
-    """Fall back on htmldate's reading of the layout for a missing publication date.
+    """Fall back on htmldate's reading of the layout for a missing publication date, and
+    last on a date the page's title ends with ("Headline | Site | 28.04.2023").
 
     Title, credits and site name come from the page's own declarations and visible
     headline and byline (metadata.py); a second metadata pass by trafilatura added nothing
     on fundus-dev or the golden pages and cost about 6 ms per page, so it is not run.
     """
     found = find_date(root, url=url, original_date=True, extensive_search=False)
-    meta.published_at = parse_date(found) if found else None
+    meta.published_at = (parse_date(found) if found else None) or meta.title_date
 
 
 def _strip_site_suffix(title: str | None, site_name: str | None) -> str | None:

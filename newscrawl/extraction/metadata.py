@@ -78,6 +78,9 @@ class PageMetadata:
     # The page declares restricted access (JSON-LD isAccessibleForFree false, on the article
     # or a part of it: the paywalled-content markup).
     restricted: bool = False
+    # A date the page's title ends with ("Title | Site | 28.04.2023"): the last fallback
+    # for the publication date.
+    title_date: date | None = None
     problems: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -109,6 +112,10 @@ def read_metadata(root: lxml_html.HtmlElement, url: str) -> PageMetadata:
         found.site_name,
         found.section,
     )
+    found.title_date = next(
+        filter(None, map(_title_date, [meta.get("og:title"), meta.get("twitter:title")])),
+        None,
+    ) or _title_date(_document_title(root))
     # JSON-LD, else the first <meta> naming authors: mixing them repeats one credit in
     # several spellings ("Emma Mackenzie", "emma-mackenzie", her author page's URL).
     declared = _jsonld_people(article.get("author"), _by_id(nodes)) or next(
@@ -781,6 +788,27 @@ def _first_date(name: str, values: list[Any], problems: list[dict[str, str]]) ->
             return parsed
         problems.append(_problem(name, value[:200], "unparsable date skipped"))
     return None
+
+
+# A date closing a title after a separator, in the two forms that read one way only:
+# day.month.year (written so in every language that uses dots) and ISO year-month-day.
+_TITLE_DATE = re.compile(
+    r"(?:\s[|\-–—·]\s*|[|｜])(?:(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})|(\d{4})-(\d{2})-(\d{2}))\s*$"
+)
+
+
+def _title_date(title: str | None) -> date | None:
+    """The date a title ends with ("Headline | DW | 28.04.2023"), or None."""
+    match = _TITLE_DATE.search(title or "")
+    if match is None:
+        return None
+    day, month, year, iso_year, iso_month, iso_day = match.groups()
+    try:
+        if year:
+            return date(int(year), int(month), int(day))
+        return date(int(iso_year), int(iso_month), int(iso_day))
+    except ValueError:
+        return None
 
 
 def parse_date(value: str) -> date | None:
