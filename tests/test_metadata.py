@@ -15,8 +15,10 @@ from lxml import html as lxml_html
 from newscrawl.extraction import extract_article
 from newscrawl.extraction.authors import clean_authors
 from newscrawl.extraction.boilerplate import byline_credit, classify_line
+from newscrawl.extraction.credits import choose_authors
 from newscrawl.extraction.language import identify, resolve_language
-from newscrawl.extraction.metadata import choose_authors, choose_title, read_metadata
+from newscrawl.extraction.metadata import read_metadata
+from newscrawl.extraction.titles import choose_title
 from tests.golden import FIXTURES, load_cases
 
 CASES = load_cases()
