@@ -32,10 +32,10 @@ from newscrawl.extraction.boilerplate import (
     classify_line,
     clean_paragraphs,
     normalise_space,
-    prune_tree,
 )
 from newscrawl.extraction.language import resolve_language
 from newscrawl.extraction.metadata import PageMetadata, parse_date, read_metadata
+from newscrawl.extraction.pruning import prune_tree
 
 EXTRACTOR_NAME = "newscrawl"
 EXTRACTOR_VERSION = "0.3.0"
