@@ -8,8 +8,7 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from newscrawl.extraction import article, extract_article
-from newscrawl.extraction.article import _paragraphs
+from newscrawl.extraction import article, body, extract_article
 from newscrawl.extraction.boilerplate import classify_line, classify_tail_line, clean_paragraphs
 from tests.golden import (
     COMPARED_FIELDS,
@@ -182,8 +181,8 @@ def test_lines_repeated_far_apart_are_kept_and_adjacent_duplicates_dropped() -> 
 
 
 def test_text_after_an_unwrapped_heading_is_kept() -> None:
-    body = etree.fromstring("<body><head>Deal one</head>Save 30 dollars today.<p>Next.</p></body>")
-    assert _paragraphs(body) == ["Deal one", "Save 30 dollars today.", "Next."]
+    root = etree.fromstring("<body><head>Deal one</head>Save 30 dollars today.<p>Next.</p></body>")
+    assert body.paragraphs(root) == ["Deal one", "Save 30 dollars today.", "Next."]
 
 
 def test_related_links_list_and_hover_card_are_pruned() -> None:
@@ -310,13 +309,13 @@ def test_a_paragraph_repeated_in_another_version_is_not_put_back() -> None:
         + f'<div class="body"><p>{copy}</p></div></article>'
     )
     root = lxml_html.fromstring(html)
-    assert article._restore_siblings(root, kept) == kept
+    assert body.restore_siblings(root, kept) == kept
 
 
 def test_a_pull_quote_goes_but_lines_that_recur_whole_stay() -> None:
     pull = "Give it a few quiet years and the sea gives back far more than we ever took from it"
     quote = f"“{pull},” he said."
     dish = "Slow cooker beef chili, 1 Tbsp. cilantro or green onions (optional), 10 olives or seeds"
-    kept, removed = article._drop_pull_quotes([BODY, quote, dish, pull, dish, BODY])
+    kept, removed = body.drop_pull_quotes([BODY, quote, dish, pull, dish, BODY])
     assert kept == [BODY, quote, dish, dish, BODY]
     assert [(r.text, r.rule) for r in removed] == [(pull, "pull_quote")]
