@@ -288,7 +288,9 @@ def test_identifier_reads_text_not_markup() -> None:
     assert identify(f"3 < 4: {SWAHILI} >")[0] == "sw"
 
 
-@pytest.mark.parametrize("junk", ["\x00", "\x07", "\x85", "\ud800", "\ufffe", "\U0010ffff"])
+@pytest.mark.parametrize(
+    "junk", ["\x00", "\x07", "\x85", "\ud800", "\ufffe", "\U0005fffe", "\U0010ffff"]
+)
 def test_characters_the_identifier_refuses_do_not_hide_the_language(junk: str) -> None:
     # CLD2 raises on control characters, noncharacters and lone surrogates; they are blanked.
     text = SWAHILI.replace(" ", junk, 3)

@@ -33,11 +33,13 @@ _CLOSE = (
 # than two letters (Cebuano "ceb", Hawaiian "haw"...) have none and are never answered.
 _ISO_639_1 = {"iw": "he", "jw": "jv", "zh-Hant": "zh", "sr-ME": "sr"}
 # Code points CLD2 rejects as invalid input ("interchange-invalid" UTF-8): C0 and C1 controls
-# but tab and line ends, noncharacters, and lone surrogates (which do not encode at all).
+# but tab and line ends, noncharacters (U+FDD0-FDEF and the last two of every plane), and
+# lone surrogates (which do not encode at all). Every one of the others passes (all checked).
+_NONCHARACTERS = "".join(
+    chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17)
+)
 _UNREADABLE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff]"
-    "|[\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff\U000efffe\U000effff"
-    "\U000ffffe\U000fffff\U0010fffe\U0010ffff]"
+    f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ud800-\udfff{_NONCHARACTERS}]"
 )
 
 
