@@ -55,9 +55,12 @@ def identify(text: str) -> tuple[str | None, float]:
     if len(sample.strip()) < MIN_SAMPLE_CHARS:
         return None, 0.0
     try:
-        reliable, _, details = pycld2.detect(_UNREADABLE.sub(" ", sample), isPlainText=True)
-    except pycld2.error:  # input CLD2 still refuses: no judgement, the declaration stands
-        return None, 0.0
+        reliable, _, details = pycld2.detect(sample, isPlainText=True)
+    except (pycld2.error, UnicodeEncodeError):  # rare: blanked only then (as dear as CLD2)
+        try:
+            reliable, _, details = pycld2.detect(_UNREADABLE.sub(" ", sample), isPlainText=True)
+        except (pycld2.error, UnicodeEncodeError):  # still refused: the declaration stands
+            return None, 0.0
     shares: dict[str, int] = {}
     for _, cld_code, percent, _ in details:
         code = _ISO_639_1.get(cld_code, cld_code)
