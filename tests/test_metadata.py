@@ -279,6 +279,25 @@ def test_identifier_answers_iso_639_1_codes_only() -> None:
     code, confidence = identify("عاجل: اجتماع الحكومة اليوم لمناقشة الميزانية الجديدة " * 3)
     assert code == "ar" and confidence > 0.9
     assert len(code) == 2
+    # CLD2 says "iw" for Hebrew and "jw" for Javanese, codes ISO 639-1 withdrew.
+    hebrew = "הממשלה אישרה הבוקר את תקציב המדינה החדש לאחר דיון ארוך בכנסת בירושלים. " * 2
+    assert identify(hebrew)[0] == "he"
+    assert resolve_language(None, None, hebrew) == "he"
+
+
+def test_identifier_reads_text_not_markup() -> None:
+    # Article text is plain text: a "<" in it is a character, not the start of a tag to skip.
+    assert identify(f"3 < 4: {SWAHILI} >")[0] == "sw"
+
+
+@pytest.mark.parametrize(
+    "junk", ["\x00", "\x07", "\x85", "\ud800", "\ufffe", "\U0005fffe", "\U0010ffff"]
+)
+def test_characters_the_identifier_refuses_do_not_hide_the_language(junk: str) -> None:
+    # CLD2 raises on control characters, noncharacters and lone surrogates; they are blanked.
+    text = SWAHILI.replace(" ", junk, 3)
+    assert identify(text)[0] == "sw"
+    assert resolve_language("en", None, text) == "sw"
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from scrapy.utils.test import get_crawler
 
+from newscrawl.pool.worker_main import recv_message, send_message
 from newscrawl.pool.workers import ExtractionPool, PoolSettings
 from tests.conftest import CrawlResult, run_crawl
 from tests.golden import COMPARED_FIELDS, article_cases
@@ -26,6 +27,7 @@ from tests.support.faulty_extract import BLOAT, BLOAT_BYTES, CRASH, HANG, RAISE,
 
 FAULTY = "tests.support.faulty_extract.extract_article"
 BIG_REPLY = "tests.support.big_reply.extract_article"
+HEAP_CHURN = "tests.support.heap_churn.extract"
 ARTICLES = article_cases()[:6]
 EXTRACTED = (*COMPARED_FIELDS, "word_count", "content_sha256", "warnings", "http_status")
 
@@ -272,3 +274,37 @@ def test_a_large_page_queued_behind_a_timed_out_page_is_still_extracted(
     assert "Traceback" not in result.log and "Exception in callback" not in result.log
     if Path("/proc/self/cmdline").exists():
         assert not _workers_left(), "worker processes outlived the crawl"
+
+
+def test_a_worker_returns_its_free_heap_after_real_growth_not_after_every_page() -> None:
+    """A real worker process: the libraries' memory loaded on the first page is not growth (the
+    first page trims and sets the baseline), so small churn is left alone (a trim on every
+    page cost 0.45 ms and the page faults of refilling the heap), and 16 MB of freed heap over
+    the last trim goes back to the system."""
+    ours, theirs = socket.socketpair()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "newscrawl.pool.worker_main", str(theirs.fileno()), HEAP_CHURN],
+        pass_fds=[theirs.fileno()],
+    )  # fmt: skip
+    theirs.close()
+    try:
+        assert recv_message(ours)[0] == "ready"
+
+        def rss_after(page: str) -> int:
+            send_message(ours, (b"<p>page</p>", "text/html", f"http://127.0.0.1/{page}"))
+            reply = recv_message(ours)
+            assert reply[0] == "ok", reply
+            return int(reply[2])
+
+        loaded = rss_after("keep-48")  # a model loaded on first use, then the first trim
+        churned = [rss_after("churn-10") for _ in range(3)]
+        trimmed = rss_after("churn-40")
+        send_message(ours, None)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        ours.close()
+        if worker.poll() is None:
+            worker.kill()
+    mb = 1 << 20
+    assert all(rss > loaded + 6 * mb for rss in churned)  # 10 MB freed, kept: no trim
+    assert trimmed < loaded + 6 * mb  # 40 MB freed: over the 16 MB, returned

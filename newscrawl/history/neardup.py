@@ -48,19 +48,20 @@ Signature = npt.NDArray[np.uint32]
 
 def signature(text: str) -> Signature:
     """The MinHash signature of the text's lower-cased 5-word shingles (128 uint32 values)."""
-    words = _WORD.findall(text.lower())
-    if not words:
-        words = [""]
-    hashes = np.fromiter((zlib.crc32(w.encode()) for w in words), np.uint64, len(words))
+    words = _WORD.findall(text.lower()) or [""]
+    hashes = np.fromiter(map(zlib.crc32, map(str.encode, words)), np.uint64, len(words))
     span = min(SHINGLE_WORDS, len(hashes))
     count = len(hashes) - span + 1
-    shingles = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for offset in range(span):
+        shingles = hashes[:count] * _SHINGLE_MIX[0]
+        for offset in range(1, span):
             shingles += hashes[offset : offset + count] * _SHINGLE_MIX[offset]
-        shingles = np.unique(shingles >> _SHIFT)
-        permuted = (np.outer(shingles, _A) + _B) >> _SHIFT
-    return permuted.min(axis=0).astype(np.uint32)  # type: ignore[no-any-return]
+        shingles >>= _SHIFT
+        # Repeated shingles leave each minimum as it is, so they are not sorted out; and the
+        # shift is monotonic, so it is applied to the 128 minima instead of every product.
+        permuted = np.multiply.outer(shingles, _A)
+        permuted += _B
+    return (permuted.min(axis=0) >> _SHIFT).astype(np.uint32)  # type: ignore[no-any-return]
 
 
 def to_bytes(values: Signature) -> bytes:
