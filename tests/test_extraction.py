@@ -319,3 +319,32 @@ def test_a_pull_quote_goes_but_lines_that_recur_whole_stay() -> None:
     kept, removed = body.drop_pull_quotes([BODY, quote, dish, pull, dish, BODY])
     assert kept == [BODY, quote, dish, dish, BODY]
     assert [(r.text, r.rule) for r in removed] == [(pull, "pull_quote")]
+
+
+def test_the_full_cascade_reads_one_languages_stoplist_not_all_of_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # trafilatura builds the union of justext's 100 stoplists (33 MB a worker, kept) when its
+    # justext call gets no language; the guard's full cascade gives it the text's language.
+    from trafilatura import external
+
+    before = external.JT_STOPLIST  # None, or the union if another test ran plain trafilatura
+    built: list[bool] = []
+    real_init = external.jt_stoplist_init
+    monkeypatch.setattr(external, "jt_stoplist_init", lambda: built.append(True) or real_init())
+    paragraphs = [BODY, BODY.replace("council", "committee"), BODY.replace("river", "valley")]
+    page = lxml_html.fromstring(_page("".join(f"<div><p>{p}</p></div>" for p in paragraphs)))
+    with article._justext_stoplist_of("\n".join(paragraphs)):
+        assert external.JT_STOPLIST is not None and "the" in external.JT_STOPLIST
+        found = external.try_justext(page, "https://example.org/", None)
+    assert [p.text for p in found.iter("p")] == paragraphs
+    assert external.JT_STOPLIST is before
+    # A language justext has no list for: no paragraph reads as article text, as with the
+    # union (which holds no word of it either).
+    japanese = "東京都は火曜日、新しい橋の建設計画を発表した。工事は来年の春に始まる予定だ。" * 8
+    with article._justext_stoplist_of(japanese):
+        found = external.try_justext(
+            lxml_html.fromstring(_page(f"<div><p>{japanese}</p></div>")), None, None
+        )
+    assert [p.text for p in found.iter("p")] == []
+    assert built == []
