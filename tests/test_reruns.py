@@ -27,7 +27,6 @@ import pytest
 from newscrawl.history import neardup
 from newscrawl.history.state import PageState, SqliteStateStore, StateLockedError
 from newscrawl.history.urls import canonical_url, page_key, page_keys
-from newscrawl.runs.reruns import Settled, _read_back
 from schemas import Article, Reject
 from schemas.article import text_sha256
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY, CrawlResult, run_crawl
@@ -281,7 +280,7 @@ def test_a_killed_crawl_resumes_to_exactly_one_runs_records(
 
     result = CrawlResult(done.returncode, done.stderr, run_dir)
     names = {p.name for p in run_dir.iterdir()}
-    assert {"articles.jsonl", "rejects.jsonl", "run.json"} <= names
+    assert {"articles.jsonl", "journal.jsonl", "rejects.jsonl", "run.json"} <= names
     assert not [name for name in names if name.endswith(".tmp")]
     for record in result.articles:
         Article.model_validate(record)
@@ -578,20 +577,6 @@ def test_the_store_is_transactional_and_locked(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     reopened.close()
-
-
-def test_read_back_drops_a_torn_tail_and_not_processed_rejects(tmp_path: Path) -> None:
-    rejects = tmp_path / "rejects.jsonl"
-    kept = {"url": "https://e.org/a", "reason": "http_error"}
-    stopped = {"url": "https://e.org/b", "reason": "not_processed"}
-    rejects.write_text(
-        json.dumps(kept) + "\n" + json.dumps(stopped) + "\n" + '{"url": "https://e.o',
-        encoding="utf-8",
-    )
-    settled = Settled()
-    assert _read_back(rejects, False, settled) == [kept]
-    assert (settled.torn_lines, settled.dropped_not_processed) == (1, 1)
-    assert rejects.read_text(encoding="utf-8") == json.dumps(kept) + "\n"
 
 
 def _shingles(text: str) -> set[str]:

@@ -1,20 +1,21 @@
 """`scrapy merge RUN_DIR`: one summary for a distributed run, accounting checked over the union.
 
 RUN_DIR is `<output>/<spider>/<run_id>/` holding `inputs.jsonl` (written by `scrapy enqueue`)
-and the workers' `part-<worker>/` directories (each with articles.jsonl, rejects.jsonl and
-run.json). Every enqueued input must have exactly one record across all parts, matched by
-its global input number (`inputs.jsonl` → `input`, the record's `input_id` `<run_id>#<n>`;
-by the record's `requested_url`, else its `url`, for records without one). A `not_processed`
-reject (a worker stopped with the input unfinished and handed it back) is dropped when
-another worker wrote the input's record; so is a `seen_before` naming this same run (a worker
-was killed after writing the article but before saying so, and the input, handed to another
-worker, found the page already exported). An input still with two records, one of them from a
-killed worker (a part without run.json: it died between writing a record and acknowledging
-it), keeps the other worker's; both drops are counted in run.json. Writes the union to
-RUN_DIR/articles.jsonl and rejects.jsonl, and RUN_DIR/run.json (counts, per worker,
-accounting). Exit status 0 when the accounting holds, 3 when it does not, 4 when it holds but
-the share of `download_error`/`http_error` rejects passed `NEWSCRAWL_MAX_ERROR_RATE` (as
-`scrapy crawl` exits), 2 (usage error) when RUN_DIR is not a distributed run.
+and the workers' `part-<worker>/` directories (each with articles.jsonl, rejects.jsonl,
+journal.jsonl and run.json). The workers' journals (`newscrawl.runs.journal`) are united:
+every enqueued input must be settled exactly once across all parts, matched by its global
+input number (`inputs.jsonl` → `input`, the settle's `input_id` `<run_id>#<n>`; by its source
+URL for inputs listed without one). Record lines no journal settled (a worker killed between
+writing a line and journaling it) are not part of the run. A `not_processed` settle (a worker
+stopped with the input unfinished and handed it back) is dropped when another worker settled
+the input; an input settled twice (a worker journaled its record, then died before the
+acknowledgement reached Redis, and another worker took the input again) keeps its first
+settle; both drops are counted in run.json. Nothing is matched by a record's text. Writes the
+union (the settled lines, copied as they are) to RUN_DIR/articles.jsonl and rejects.jsonl,
+and RUN_DIR/run.json (counts, per worker, accounting). Exit status 0 when the accounting
+holds, 3 when it does not, 4 when it holds but the share of `download_error`/`http_error`
+rejects passed `NEWSCRAWL_MAX_ERROR_RATE` (as `scrapy crawl` exits), 2 (usage error) when
+RUN_DIR is not a distributed run.
 
 The discovery reports `scrapy enqueue --sitemaps/--domains/--feeds` wrote (`discovery-*.json`)
 are added up into run.json's `discovery` (sources listed, filtered counts summed, `accepted`
@@ -39,6 +40,16 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from newscrawl.commands.crawl import EXIT_ACCOUNTING_FAILED, EXIT_ERROR_RATE
+from newscrawl.runs.journal import (
+    JOURNAL_FILE,
+    NAVIGATION,
+    NOT_PROCESSED,
+    RECORD_FILES,
+    JournalError,
+    Settle,
+    read_record,
+    replay,
+)
 from newscrawl.runs.runreport import RunReport
 from schemas import SCHEMA_VERSION
 
@@ -106,7 +117,7 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
     started: list[str] = []
     finished: list[str] = []
     reasons_seen: set[str] = set()
-    records: list[tuple[str, bool, str, dict[str, Any]]] = []  # source, article, line, record
+    settles: dict[str, list[tuple[Path, Settle]]] = {}  # input key -> its settles, all parts
     for part in parts:
         run_json = part / "run.json"
         info = json.loads(run_json.read_text(encoding="utf-8")) if run_json.exists() else None
@@ -120,57 +131,53 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             started.append(str(info.get("started_at") or ""))
             finished.append(str(info.get("finished_at") or ""))
         reasons_seen.add(str(info.get("finish_reason")) if info else "killed")
-        for name, is_article in (("articles.jsonl", True), ("rejects.jsonl", False)):
-            path = part / name
-            if not path.exists():
+        journal = part / JOURNAL_FILE
+        if not journal.exists():
+            continue
+        try:  # a killed worker's torn last line is a settle that never happened
+            replayed = replay(journal)
+        except JournalError as exc:
+            raise UsageError(str(exc)) from None
+        for settle in replayed.settles:
+            if settle.outcome == NAVIGATION:
                 continue
-            data = path.read_text(encoding="utf-8")
-            complete = data[: data.rfind("\n") + 1]  # a killed worker's torn last line
-            for line in complete.splitlines():
-                record = json.loads(line)
-                source = str(record.get("requested_url") or record.get("url") or "")
-                source = record.get("input_id") or source  # its global input id (schema 1.2)
-                record["_killed"] = info is None
-                records.append((source, is_article, line, record))
-    found: Counter[str] = Counter(source for source, *_ in records)
-    drop: set[int] = set()
-    same_run = f"exported in run {run_dir.name}/part-"
+            key = settle.input_id or settle.source or ""
+            settles.setdefault(key, []).append((part, settle))
+    kept: list[tuple[Path, Settle]] = []
     superseded = 0
-    for index, (source, is_article, _line, record) in enumerate(records):
-        reason = record.get("reason")
-        if (
-            not is_article
-            and found[source] > expected[source]
-            and (
-                reason == "not_processed"
-                or (reason == "seen_before" and same_run in record.get("detail", ""))
-            )
-        ):
-            found[source] -= 1
-            superseded += 1
-            drop.add(index)
-    # Still twice: a killed worker wrote the record but died before acknowledging it, and
-    # the input was handed to another worker. The survivor's copy is kept.
-    from_killed = 0
-    for index, (source, _article, _line, record) in enumerate(records):
-        if index not in drop and found[source] > expected[source] and record["_killed"]:
-            found[source] -= 1
-            from_killed += 1
-            drop.add(index)
-    kept = [entry for index, entry in enumerate(records) if index not in drop]
-    missing = sorted(sources.get(s, s) for s in expected if found[s] < expected[s])
-    duplicated = sorted(sources.get(s, s) for s in found if found[s] > expected[s])
+    twice = 0
+    for key, found in settles.items():
+        # A `not_processed` reject: the worker stopped and handed the input back; another
+        # worker's record, if any, stands.
+        done = [entry for entry in found if entry[1].outcome != NOT_PROCESSED]
+        if done and len(found) > len(done):
+            superseded += len(found) - len(done)
+            found = done
+        # Settled twice: a worker journaled the record, then died before its acknowledgement
+        # reached Redis, and the input was handed to another. The first settle stands.
+        limit = max(expected[key], 1)
+        if len(found) > limit:
+            found = sorted(found, key=lambda entry: (entry[1].at, entry[0].name))
+            twice += len(found) - limit
+            found = found[:limit]
+        kept.extend(found)
+    counted = Counter(s.input_id or s.source or "" for _part, s in kept)
+    missing = sorted(sources.get(s, s) for s in expected if counted[s] < expected[s])
+    duplicated = sorted(sources.get(s, s) for s in counted if counted[s] > expected[s])
+    kept.sort(key=lambda entry: (entry[0].name, entry[1].where.offset if entry[1].where else 0))
     reasons: Counter[str] = Counter()
-    for name, want in (("articles.jsonl", True), ("rejects.jsonl", False)):
+    articles = 0
+    for name in RECORD_FILES:
         tmp = run_dir / (name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as out:
-            for _source, is_article, line, record in kept:
-                if is_article == want:
-                    out.write(line + "\n")
-                    if not want:
-                        reasons[str(record.get("reason"))] += 1
+        with tmp.open("wb") as out:
+            for part, settle in kept:
+                if settle.where is not None and settle.where.file == name:
+                    out.write(read_record(part, settle.where))
+                    if name == "articles.jsonl":
+                        articles += 1
+                    else:
+                        reasons[settle.outcome] += 1
         os.replace(tmp, run_dir / name)
-    articles = sum(1 for _s, is_article, *_ in kept if is_article)
     inputs = sum(expected.values())
     ok = not missing and not duplicated and len(kept) == inputs
     summary = {
@@ -200,7 +207,7 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             "inputs": inputs,
             "records": len(kept),
             "superseded": superseded,
-            "written_twice_by_killed_worker": from_killed,
+            "written_twice_by_killed_worker": twice,
             "missing": len(missing),
             "duplicated": len(duplicated),
             "missing_inputs": missing[:SHOWN],

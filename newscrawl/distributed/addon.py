@@ -17,7 +17,9 @@ Switched on by one setting, `NEWSCRAWL_REDIS_URL=redis://host:6379/0` (off when 
 Exactly once under faults. scrapy-redis pops entries (LRANGE+LTRIM, ZRANGE+ZREM): an input
 in a worker that dies is gone. Here an entry is claimed with one atomic `LMOVE` from the start
 key into the worker's own in-flight list `<spider>:newscrawl:inflight:<worker>`, and removed
-from it (`LREM`) only once its record line is written. Each worker refreshes a heartbeat key
+from it (`LREM`) only once its record line is written and its settled line is in the
+worker's journal (`newscrawl.runs.journal`): the acknowledgement is the journal line, and
+`scrapy merge` unites the journals. Each worker refreshes a heartbeat key
 (`...:alive:<worker>`, expiring after `NEWSCRAWL_REDIS_LEASE` seconds) from a thread of its
 own, on a Redis connection of its own, so a reactor blocked (on a stalled Redis, a slow
 callback) never lets a live worker's lease lapse. Every worker, on its reactor's heartbeat,
@@ -361,7 +363,8 @@ class Distributed:
     # --- acknowledgements -----------------------------------------------------------------
 
     def item_scraped(self, item: Any, spider: Spider) -> None:
-        """The record is written: the entry leaves our in-flight list."""
+        """The record is written and journaled (the writer pipeline ran before this signal):
+        the entry leaves our in-flight list."""
         entry = self.entries.pop(getattr(item, "input_id", -1), None)
         if entry is not None:
             self._ack(entry)

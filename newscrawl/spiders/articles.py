@@ -107,7 +107,7 @@ class ArticlesSpider(NewsSpider):
         page = url_key(line.url) if line.url is not None else None
         first = self._first_seen.add(page, source) if page is not None else None
         key = self._input_key(line.line_number)
-        if reruns is not None and reruns.take_settled(source, repeat=first is not None, key=key):
+        if reruns is not None and reruns.take_settled(key):
             self.ledger.carry_over()
             self.crawler.stats.inc_value("newscrawl/inputs")
             self.crawler.stats.inc_value("newscrawl/resume/carried_over")

@@ -29,7 +29,7 @@ from newscrawl.extraction import (
 from newscrawl.fetch.middlewares import WEB_SCHEMES, BlockedTarget
 from newscrawl.fetch.robots import RobotsForbidden
 from newscrawl.history.state import PageState
-from newscrawl.items import CandidateItem, NavigationItem, RejectItem
+from newscrawl.items import CandidateItem, NavigationItem, RejectItem, Validators
 from newscrawl.pool.workers import ExtractionFailed, extractor_for
 from newscrawl.runs.ledger import Ledger
 from newscrawl.spiders.params import INPUTS_FROM_REDIS
@@ -139,6 +139,7 @@ class NewsSpider(Spider):
             requested_url=response.meta["requested_url"], duplicate_of=earlier["url"],
             discovered_via=response.meta.get("discovered_via"),
         )  # fmt: skip
+        reject.validators = Validators.of(response.headers)  # for the state store's touch
         return [reject]
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
@@ -195,8 +196,9 @@ class NewsSpider(Spider):
             "warnings": fields.problems,
         }
         outcome = self.page_outcome(input_id, response, fields, record, common)
-        if isinstance(outcome, CandidateItem):
+        if isinstance(outcome, CandidateItem):  # what the history pipeline and writer need
             outcome.signature = page.signature
+            outcome.validators = Validators.of(response.headers)
         yield outcome
 
     def page_outcome(
