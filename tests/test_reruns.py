@@ -215,7 +215,11 @@ def _command(output: Path, urls: Path, state: Path, job: Path, *, shorthand: boo
 
 
 def _records_written(output: Path) -> int:
-    return sum(path.read_bytes().count(b"\n") for path in output.glob("articles/*/*.jsonl"))
+    return sum(
+        path.read_bytes().count(b"\n")
+        for name in ("articles.jsonl", "rejects.jsonl")
+        for path in output.glob(f"articles/*/{name}")
+    )
 
 
 def _run_and_kill(
