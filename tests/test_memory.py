@@ -3,8 +3,9 @@
 The keys the in-run checks hold for every page passed (input URL keys of the articles
 spider, URLs accepted by discovery, the dedupe pipeline's URLs and body hashes) live in
 `newscrawl.history.runkeys.RunKeys`, on disk beyond a bounded cache (a page's validators
-and signature travel on its item: `Reruns` holds nothing per input). In-process: the real components, fed
-tens of thousands of pages, with the process's resident memory read from /proc.
+and signature travel on its item: `Reruns` holds nothing per input). In-process: the real
+components, fed tens of thousands of pages, with the process's resident memory read from
+/proc.
 """
 
 from __future__ import annotations

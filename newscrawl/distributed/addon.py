@@ -74,7 +74,6 @@ from newscrawl.distributed.keys import (
     not_distributed,
 )
 from newscrawl.history.urls import redacted
-from newscrawl.runs.reruns import Reruns
 from schemas import Discovery, RejectReason
 
 logger = logging.getLogger(__name__)
@@ -347,18 +346,7 @@ class Distributed:
                 duplicate_of=first, discovered_via=via,
             )  # fmt: skip
             return [reject]
-        reruns = self.crawler.get_extension(Reruns)
-        earlier = reruns.exported_before(url) if reruns is not None else None
-        if earlier is None:
-            return [spider.page_request(input_id, url, via)]
-        if reruns is not None and reruns.refresh and hasattr(spider, "revalidation_request"):
-            return [spider.revalidation_request(input_id, url, via, earlier)]
-        detail = f"exported in run {earlier.run_id} as {earlier.url}; not fetched again"
-        reject = spider.reject_input(
-            input_id, url, RejectReason.seen_before, detail,
-            duplicate_of=earlier.url, discovered_via=via,
-        )  # fmt: skip
-        return [reject]
+        return [spider.first_request(input_id, url, via)]
 
     # --- acknowledgements -----------------------------------------------------------------
 

@@ -18,9 +18,7 @@ the pending work is rebuilt from the inputs and the run's journal, which survive
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Self
@@ -31,35 +29,23 @@ from scrapy.core.scheduler import Scheduler
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
 
-from newscrawl.history import neardup
+from newscrawl.history import neardup, unsaved
 from newscrawl.history.neardup import Signature
 from newscrawl.history.state import (
     PageState,
     StateStore,
     StateStoreError,
-    exclusive_lock,
 )
 from newscrawl.history.stores import open_store
+from newscrawl.history.unsaved import UNSAVED_FILE
 from newscrawl.history.urls import canonical_url, page_keys, redacted
 from newscrawl.items import NO_VALIDATORS, Validators
 from newscrawl.runs.ids import new_run_id
 from newscrawl.runs.journal import Settle, read_record
-from newscrawl.runs.resume import (
-    JOB_FILE,
-    Carried,
-    carry_over,
-    command_line,
-    read_job,
-    resumable_dir,
-    write_job,
-)
+from newscrawl.runs.resume import Carried, carry_over, command_line, open_job, write_job
 from schemas import Article, Reject, RejectReason
 
 logger = logging.getLogger(__name__)
-
-# Articles written whose state-store save failed: replayed into the store at close, and at
-# the next start of the spider, so a page is never exported twice for a store error.
-UNSAVED_FILE = "state-unsaved.jsonl"
 
 
 class Reruns:
@@ -110,33 +96,10 @@ class Reruns:
         location = settings.get("NEWSCRAWL_STATE")
         output = Path(settings.get("NEWSCRAWL_OUTPUT_DIR")) / spider.name
         job_dir = Path(settings["JOBDIR"]) if settings.get("JOBDIR") else None
-        job_lock: IO[str] | None = None
-        job: dict[str, Any] | None = None
-        if job_dir is not None:  # one crawl per job directory, like one per state store
-            job_dir.mkdir(parents=True, exist_ok=True)
-            job_lock = exclusive_lock(
-                job_dir / (JOB_FILE + ".lock"), f"job directory {job_dir}", "or use another one"
-            )
-            try:
-                job = read_job(job_dir)
-            except BaseException:
-                job_lock.close()
-                raise
-        resuming = job is not None and not job.get("finished") and job.get("spider") == spider.name
-        if resuming and not resumable:
-            logger.warning(
-                "newscrawl: spider %s cannot resume a run; starting a new one", spider.name
-            )
-            resuming = False
-        if resuming and not resumable_dir(output / str(job["run_id"])):  # type: ignore[index]
-            logger.warning(
-                "newscrawl: run %s has records but no journal (written by an older newscrawl);"
-                " starting a new run (what it exported is seen_before)", job["run_id"],  # type: ignore[index]
-            )  # fmt: skip
-            resuming = False
+        job = open_job(job_dir, spider.name, resumable=resumable, output=output)
+        job_lock, resuming = job.lock, job.resuming
         if resuming:
-            assert job is not None
-            run_id, attempt = str(job["run_id"]), int(job.get("attempt", 1)) + 1
+            run_id, attempt = job.run_id, job.attempt
             if settings.get("NEWSCRAWL_RUN_ID") and settings["NEWSCRAWL_RUN_ID"] != run_id:
                 logger.warning("newscrawl: resuming run %s; NEWSCRAWL_RUN_ID ignored", run_id)
         else:
@@ -283,62 +246,17 @@ class Reruns:
                 if isinstance(record, Article) else "",
             )  # fmt: skip
             if isinstance(record, Article):
-                line = {
-                    "state": redacted(self.store_location),
-                    "run_id": self.run_id,
-                    "etag": validators.etag,
-                    "last_modified": validators.last_modified,
-                    "article": record.model_dump(mode="json"),
-                }
-                with (self.run_dir / UNSAVED_FILE).open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-
-    def _replay(self, path: Path) -> int:
-        """Save the articles of an `UNSAVED_FILE` into this store; returns how many are still
-        unsaved (kept in the file). A file fully replayed is renamed `*.replayed`."""
-        location = redacted(self.store_location)
-        kept: list[str] = []
-        for text in path.read_text(encoding="utf-8").splitlines():
-            try:
-                line = json.loads(text)
-                article = Article.model_validate(line["article"], context={"min_words": 0})
-            except (ValueError, KeyError, TypeError) as exc:
-                logger.error("newscrawl: %s: unreadable line kept (%s)", path, exc)
-                kept.append(text)
-                continue
-            if line.get("state") != location:  # written for another store
-                kept.append(text)
-                continue
-            try:
-                self._save(
-                    article, Validators(line.get("etag"), line.get("last_modified")),
-                    neardup.signature(article.text), run_id=str(line.get("run_id") or self.run_id),
-                )  # fmt: skip
-            except Exception as exc:
-                logger.error(
-                    "newscrawl: state store save failed again for %s: %s", article.url, exc
+                unsaved.keep(
+                    self.run_dir, redacted(self.store_location), self.run_id, record, validators
                 )
-                kept.append(text)
-        if kept:
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text("".join(text + "\n" for text in kept), encoding="utf-8")
-            os.replace(tmp, path)
-        else:
-            os.replace(path, path.with_name(path.name + ".replayed"))
-        return len(kept)
 
     def _replay_earlier(self, output: Path) -> None:
         """Before anything is fetched: articles earlier runs wrote but could not save are
         saved now; if the store still refuses them the crawl does not start (it would export
         them again)."""
-        remaining = 0
-        for path in sorted(output.glob(f"*/{UNSAVED_FILE}")):
-            before = len(path.read_text(encoding="utf-8").splitlines())
-            left = self._replay(path)
-            self.replayed_at_start += before - left
-            remaining += left
-            if left:
-                logger.error("newscrawl: %d article(s) of %s still not in the store", left, path)
+        self.replayed_at_start, remaining = unsaved.replay_all(
+            output, redacted(self.store_location), self._save_replayed, self.run_id
+        )
         if self.replayed_at_start:
             logger.warning(
                 "newscrawl: %d article(s) earlier runs could not save are now in the state store",
@@ -350,6 +268,9 @@ class Reruns:
                 f" article(s) already exported (listed in {output}/*/{UNSAVED_FILE}); fix the"
                 " store (or point NEWSCRAWL_STATE elsewhere) and start again. Nothing was fetched."
             )
+
+    def _save_replayed(self, article: Article, found: Validators, run_id: str) -> None:
+        self._save(article, found, neardup.signature(article.text), run_id=run_id)
 
     def _save(
         self,
@@ -419,9 +340,10 @@ class Reruns:
         return command_line(extra)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        unsaved = self.run_dir / UNSAVED_FILE
-        if unsaved.exists():  # retried once; what is left is saved by the next start
-            self.unsaved = self._replay(unsaved)
+        path = self.run_dir / UNSAVED_FILE
+        if path.exists():  # retried once; what is left is saved by the next start
+            location = redacted(self.store_location)
+            self.unsaved = unsaved.replay(path, location, self._save_replayed, self.run_id)
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("newscrawl/state/save_failed", self.save_errors > 0)

@@ -20,8 +20,9 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from newscrawl.history.state import exclusive_lock
 from newscrawl.runs.journal import (
     JOURNAL_FILE,
     NAVIGATION,
@@ -108,6 +109,45 @@ def carry_over(run_dir: Path) -> Carried:
     carried.dropped_not_processed = restored.not_processed
     carried.attempts = journal.attempts
     return carried
+
+
+@dataclass
+class Job:
+    """A crawl's job directory, locked for the crawl: whether it resumes a run, and which."""
+
+    lock: IO[str] | None = None
+    resuming: bool = False
+    run_id: str = ""
+    attempt: int = 1
+
+
+def open_job(job_dir: Path | None, spider: str, *, resumable: bool, output: Path) -> Job:
+    """Lock the job directory (one crawl per job directory, like one per state store) and
+    read its job file: the run to resume, if it did not finish and can be resumed here."""
+    if job_dir is None:
+        return Job()
+    job_dir.mkdir(parents=True, exist_ok=True)
+    lock = exclusive_lock(
+        job_dir / (JOB_FILE + ".lock"), f"job directory {job_dir}", "or use another one"
+    )
+    try:
+        job = read_job(job_dir)
+    except BaseException:
+        lock.close()
+        raise
+    if job is None or job.get("finished") or job.get("spider") != spider:
+        return Job(lock)
+    run_id = str(job["run_id"])
+    if not resumable:
+        logger.warning("newscrawl: spider %s cannot resume a run; starting a new one", spider)
+        return Job(lock)
+    if not resumable_dir(output / run_id):
+        logger.warning(
+            "newscrawl: run %s has records but no journal (written by an older newscrawl);"
+            " starting a new run (what it exported is seen_before)", run_id,
+        )  # fmt: skip
+        return Job(lock)
+    return Job(lock, True, run_id, int(job.get("attempt", 1)) + 1)
 
 
 def read_job(job_dir: Path) -> dict[str, Any] | None:

@@ -87,18 +87,7 @@ class ArticlesSpider(NewsSpider):
                     discovered_via=via,
                 )  # fmt: skip
                 continue
-            earlier = reruns.exported_before(line.url) if reruns is not None else None
-            if earlier is None:
-                yield self.page_request(input_id, line.url, via)
-            elif reruns is not None and reruns.refresh:
-                yield self.revalidation_request(input_id, line.url, via, earlier)
-            else:
-                yield self.reject_input(
-                    input_id, line.url, RejectReason.seen_before,
-                    f"exported in run {earlier.run_id} as {earlier.url}; not fetched again"
-                    " (-a refresh=true refetches)",
-                    duplicate_of=earlier.url, discovered_via=via,
-                )  # fmt: skip
+            yield self.first_request(input_id, line.url, via)
 
     def _admit(self, line: InputLine, reruns: Reruns | None) -> tuple[str | None, str | None]:
         """(the input's source, the earlier line it repeats), or (None, None) when an earlier

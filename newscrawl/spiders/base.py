@@ -32,6 +32,7 @@ from newscrawl.history.state import PageState
 from newscrawl.items import CandidateItem, NavigationItem, RejectItem, Validators
 from newscrawl.pool.workers import ExtractionFailed, extractor_for
 from newscrawl.runs.ledger import Ledger
+from newscrawl.runs.reruns import Reruns
 from newscrawl.spiders.params import INPUTS_FROM_REDIS
 from schemas import Discovery, Reject, RejectReason
 
@@ -107,6 +108,24 @@ class NewsSpider(Spider):
             url=url[:MAX_REJECT_URL], reason=reason, detail=detail, spider=self.name, **extra
         )
         return RejectItem(input_id, reject)
+
+    def first_request(self, input_id: int, url: str, via: Discovery | None) -> Request | RejectItem:
+        """The first of the two places the history is consulted, before the fetch (the other
+        is `pipelines.history`, after extraction): a page an earlier run exported is not
+        fetched again (`seen_before`), or with `-a refresh=true` is revalidated with a
+        conditional request; any other page is requested."""
+        reruns = self.crawler.get_extension(Reruns)
+        earlier = reruns.exported_before(url) if reruns is not None else None
+        if earlier is None:
+            return self.page_request(input_id, url, via)
+        if reruns is not None and reruns.refresh:
+            return self.revalidation_request(input_id, url, via, earlier)
+        return self.reject_input(
+            input_id, url, RejectReason.seen_before,
+            f"exported in run {earlier.run_id} as {earlier.url}; not fetched again"
+            " (-a refresh=true refetches)",
+            duplicate_of=earlier.url, discovered_via=via,
+        )  # fmt: skip
 
     def revalidation_request(
         self, input_id: int, url: str, via: Discovery | None, earlier: PageState
