@@ -24,7 +24,8 @@ from scrapy.utils.test import get_crawler
 
 from newscrawl.commands.merge import merge_run
 from newscrawl.history.state import PageState, SqliteStateStore
-from newscrawl.history.urls import page_keys
+from newscrawl.history.unsaved import keep
+from newscrawl.history.urls import page_keys, redacted
 from newscrawl.items import ArticleItem, NavigationItem, RejectItem, Validators
 from newscrawl.runs.journal import Journal, RecordFile, replay
 from newscrawl.runs.reruns import Reruns
@@ -350,3 +351,21 @@ def test_merge_unites_the_workers_journals(tmp_path: Path) -> None:
     assert accounting["superseded"] == 1  # w2's not_processed
     assert accounting["written_twice_by_killed_worker"] == 1  # w3's redo of w1's input 0
     assert summary["counts"]["rejects_by_reason"] == {"http_error": 1}
+
+
+def test_articles_a_distributed_worker_could_not_save_are_saved_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    """A worker's `part-*/state-unsaved.jsonl` is replayed as a single machine's file is."""
+    part = tmp_path / "out" / "articles" / "20261201T080000Z-aaaaaa" / "part-w1"
+    part.mkdir(parents=True)
+    article = _article(URLS[4])
+    keep(part, redacted(str(tmp_path / "state.sqlite3")), f"{part.parent.name}/part-w1",
+         article, Validators('"w1"', None))  # fmt: skip
+    run = Run(tmp_path, job=False)
+    page = run.reruns.store.lookup(page_keys(URLS[4], URLS[4], None))
+    assert page is not None
+    assert (page.run_id, page.etag) == (f"{part.parent.name}/part-w1", '"w1"')
+    assert run.reruns.replayed_at_start == 1
+    assert (part / "state-unsaved.jsonl.replayed").exists()
+    run.close()
