@@ -26,12 +26,14 @@ from scrapy.settings import Settings
 from scrapy.spiders import Spider
 from scrapy.statscollectors import StatsCollector
 
+from newscrawl import signals as run_signals
 from newscrawl.history.urls import page_keys
 from newscrawl.items import ArticleItem, NavigationItem, RejectItem, Validators
 from newscrawl.runs.ids import new_run_id
 from newscrawl.runs.journal import JOURNAL_FILE, NAVIGATION, Journal, RecordFile
 from newscrawl.runs.ledger import Ledger
 from newscrawl.runs.reruns import Reruns
+from newscrawl.signals import ask
 from schemas import SCHEMA_VERSION, Article, Reject, RejectReason
 
 logger = logging.getLogger(__name__)
@@ -157,6 +159,7 @@ class JsonLinesWriter:
         kind = "articles" if article else "rejects"
         self.counts[kind] += 1
         self.stats.inc_value(f"newscrawl/{kind}")
+        self.stats.inc_value("newscrawl/settled")
         return True
 
     def _written(
@@ -178,6 +181,7 @@ class JsonLinesWriter:
         self.journal.settled(input_id, key, NAVIGATION, None)
         self.counts["navigation"] += 1
         self.stats.inc_value("newscrawl/navigation_pages")
+        self.stats.inc_value("newscrawl/settled")
 
     def _count_reject(self, reason: str) -> None:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
@@ -230,12 +234,11 @@ class JsonLinesWriter:
     def _settle_unread(self, spider_name: str, finish_reason: str) -> None:
         """A stopped run's input lines the spider never read: each a `not_processed` reject
         naming its line, so the accounting covers the whole input, not only what was read."""
-        spider = self.crawler.spider
-        unread = getattr(spider, "unread_inputs", None)
-        if not callable(unread):
+        unread = ask(self.crawler, run_signals.unread_inputs)
+        if unread is None:
             return
         count = 0
-        for input_id, source, line_number in unread():
+        for input_id, source, line_number in unread:
             where = f"line {line_number} of the input" if line_number else "this input"
             reject = Reject(
                 url=source, reason=RejectReason.not_processed, spider=spider_name,
@@ -306,8 +309,8 @@ class JsonLinesWriter:
 
     def _discovery(self) -> dict[str, Any]:
         """Sources read and URLs filtered before fetching, for spiders that discover URLs."""
-        summary = getattr(self.crawler.spider, "discovery_summary", None)
-        return {"discovery": summary()} if callable(summary) else {}
+        summary = ask(self.crawler, run_signals.discovery_report)
+        return {"discovery": summary} if summary is not None else {}
 
 
 _STOPPED_BY = {

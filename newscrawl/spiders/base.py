@@ -10,16 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
+from scrapy.crawler import Crawler
 from scrapy.exceptions import DownloadCancelledError, ResponseDataLossError
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from newscrawl import signals as run_signals
 from newscrawl.extraction import (
     EXTRACTOR_NAME,
     EXTRACTOR_VERSION,
@@ -57,6 +59,24 @@ class NewsSpider(Spider):
         super().update_settings(settings)
         # Distributed mode (newscrawl.distributed): inputs come from Redis, not -a arguments.
         INPUTS_FROM_REDIS.set(bool(settings.get("NEWSCRAWL_REDIS_URL")))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """The spider, with its answers to newscrawl's signals connected (`newscrawl.signals`):
+        the other components ask, they do not read its attributes."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.unread_inputs, signal=run_signals.unread_inputs)
+        crawler.signals.connect(spider.expected_total, signal=run_signals.expected_total)
+        crawler.signals.connect(spider.discovery_summary, signal=run_signals.discovery_report)
+        return spider
+
+    def expected_total(self) -> int | None:
+        """How many inputs this run has, for the progress display; None when not known."""
+        return None
+
+    def discovery_summary(self) -> dict[str, Any] | None:
+        """The discovery part of run.json; None for spiders that do not discover URLs."""
+        return None
 
     def trust(self, url: str) -> None:
         """Record that the user named this URL's host."""
