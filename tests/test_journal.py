@@ -107,7 +107,7 @@ class Run:
     def key(self, line: int) -> str:
         return f"{self.urls.resolve()}#{line}"
 
-    def open(self, line: int) -> int | None:
+    def admit(self, line: int) -> int | None:
         """The spider reads input line `line` (1-based) of the URL file, and takes it (its
         input id), or skips it as an earlier attempt settled it (None), as start() does."""
         assert self.spider._lines is not None
@@ -116,6 +116,12 @@ class Run:
             self.spider.ledger.carry_over()
             return None
         return self.spider.open_input(URLS[line - 1], self.key(line))
+
+    def open(self, line: int) -> int:
+        """Input line `line`, which no earlier attempt settled, taken by the spider."""
+        input_id = self.admit(line)
+        assert input_id is not None
+        return input_id
 
     def kill(self) -> None:
         """What SIGKILL leaves: nothing more written; the files and locks released (as the
@@ -195,7 +201,7 @@ def _resume_and_finish(tmp_path: Path, run_dir: Path) -> tuple[Run, dict[str, An
     again = Run(tmp_path)
     assert again.run_dir == run_dir and again.reruns.attempt == 2
     for line in range(1, len(URLS) + 1):
-        input_id = again.open(line)
+        input_id = again.admit(line)
         if input_id is None:
             continue
         again.writer.process_item(ArticleItem(input_id, _article(URLS[line - 1])))
@@ -315,8 +321,9 @@ def _part(run_dir: Path, name: str, events: list[tuple[str, str, str]], *, kille
             record.model_dump_json()
         )
         journal.settled(n, key, outcome, where)
-    for handle in (*files.values(), journal):
-        handle.close()
+    for records in files.values():
+        records.close()
+    journal.close()
     if not killed:
         (part / "run.json").write_text(
             json.dumps({"finish_reason": "finished", "counts": {}, "accounting": {"ok": True}}),
