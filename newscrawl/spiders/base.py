@@ -19,6 +19,8 @@ from scrapy.exceptions import DownloadCancelledError, ResponseDataLossError
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import task
 from twisted.python.failure import Failure
 
 from newscrawl import signals as run_signals
@@ -40,6 +42,28 @@ from schemas import Discovery, Reject, RejectReason
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_REJECT_URL = 4096
+# Inputs a spider's start() reads between two looks at the engine (`pause_start`), and how
+# often it looks again while the engine backs out.
+INPUTS_PER_TURN = 200
+BACKOUT_POLL = 0.01
+
+
+async def pause_start(crawler: Crawler) -> None:
+    """Let the reactor run what is due, then wait while the engine backs out (its downloader
+    full, its scraper busy, or the spider closing: Scrapy's "lazy start", see
+    `ExecutionEngine.needs_backout`). A start() that reads a long list whose lines need no
+    fetch (repeats, `seen_before`) yields items without ever waiting, and Scrapy's loop over
+    start() does not wait for them: without this, the timers (CLOSESPIDER_TIMEOUT, the progress
+    display) would not run, and a closing spider would be fed until the list was read."""
+    from twisted.internet import reactor  # the crawl installs its reactor first
+
+    delay = 0.0
+    while True:
+        await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))  # type: ignore[arg-type]
+        engine = crawler.engine
+        if engine is None or not engine.needs_backout():
+            return
+        delay = BACKOUT_POLL
 
 
 class NewsSpider(Spider):
