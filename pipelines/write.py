@@ -25,6 +25,8 @@ from scrapy.crawler import Crawler
 from scrapy.settings import Settings
 from scrapy.spiders import Spider
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro
+from twisted.internet.defer import Deferred
 
 from newscrawl import signals as run_signals
 from newscrawl.history.urls import page_keys
@@ -65,6 +67,7 @@ class JsonLinesWriter:
         self.reasons: dict[str, int] = {}
         self.unwritable = 0
         self.reruns: Reruns | None = None
+        self._closed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -116,6 +119,20 @@ class JsonLinesWriter:
         self.ledger.journal = self.journal  # every input opened from now on is journaled
         self.stats.set_value("newscrawl/run_dir", str(run_dir))
         logger.info("newscrawl: writing run %s to %s", self.run_id, run_dir)
+        from twisted.internet import reactor  # the crawl installed its reactor by now
+
+        reactor.addSystemEventTrigger("before", "shutdown", self._before_shutdown)  # type: ignore[attr-defined]
+
+    def _before_shutdown(self) -> Deferred[None] | None:
+        """The reactor stops with the spider still open: a Ctrl-C (or SIGTERM) that came
+        before Scrapy's engine was running only stops the reactor, and nothing would close
+        the spider. It is closed now (`shutdown`), so the run has its run.json; the reactor
+        waits for the Deferred."""
+        engine = self.crawler.engine
+        if self._closed or engine is None or engine.spider is None:
+            return None
+        logger.info("newscrawl: stopped before the crawl was running; closing the run")
+        return deferred_from_coro(engine.close_spider_async(reason="shutdown"))
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ArticleItem):
@@ -189,8 +206,9 @@ class JsonLinesWriter:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Settle what never got an outcome, close the files, write run.json."""
-        if self.run_dir is None:
+        if self.run_dir is None or self._closed:
             return
+        self._closed = True
         self._settle_leftovers(spider.name, reason)
         for handle in (self._articles, self._rejects, self.journal):
             if handle is not None:

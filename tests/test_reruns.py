@@ -480,6 +480,31 @@ def test_lines_not_read_when_a_run_stops_are_recorded_and_resumed(
     assert result.run["counts"]["inputs"] == len(lines)
 
 
+def test_ctrl_c_before_the_engine_runs_still_closes_the_run(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """Ctrl-C the moment the run directory is opened, before Scrapy's engine runs (a stop
+    then only stops the reactor): the run is still closed, with its run.json, every line
+    `not_processed`, exit 5."""
+    pages = [f"{server.base}/gen/{n}.html" for n in range(3280, 3300)]
+    urls = _write_urls(tmp_path / "urls.txt", pages)
+    output = tmp_path / "out"
+    command = _command(output, urls, tmp_path / "state.sqlite3", tmp_path / "job", shorthand=False)
+    status = _interrupt(
+        command, tmp_path, lambda: b"newscrawl: writing run" in _stderr_bytes(tmp_path)
+    )
+    stderr = (tmp_path / "err.txt").read_text(encoding="utf-8")
+    (run_dir,) = output.glob("articles/*")
+    assert (run_dir / "run.json").exists(), stderr[-3000:]
+    stopped = CrawlResult(status, stderr, run_dir)
+    run = stopped.run
+    assert (status, run["finish_reason"]) == (5, "shutdown"), stderr[-3000:]
+    assert run["accounting"]["ok"] is True
+    assert run["counts"]["inputs"] == len(pages)
+    assert len(stopped.articles) + len(stopped.rejects) == len(pages)
+    assert "Traceback" not in stderr
+
+
 def test_closespider_timeout_stops_a_run_still_reading_a_long_list(
     server: FixtureServer, tmp_path: Path
 ) -> None:
