@@ -34,7 +34,7 @@ import os
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
@@ -47,7 +47,6 @@ from newscrawl.runs.journal import (
     RECORD_FILES,
     JournalError,
     Settle,
-    read_record,
     replay,
 )
 from newscrawl.runs.runreport import RunReport
@@ -170,13 +169,23 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
     for name in RECORD_FILES:
         tmp = run_dir / (name + ".tmp")
         with tmp.open("wb") as out:
+            source: tuple[Path, IO[bytes]] | None = None  # the part file being copied from
             for part, settle in kept:
-                if settle.where is not None and settle.where.file == name:
-                    out.write(read_record(part, settle.where))
-                    if name == "articles.jsonl":
-                        articles += 1
-                    else:
-                        reasons[settle.outcome] += 1
+                where = settle.where
+                if where is None or where.file != name:
+                    continue
+                if source is None or source[0] != part:
+                    if source is not None:
+                        source[1].close()
+                    source = (part, (part / name).open("rb"))
+                source[1].seek(where.offset)
+                out.write(source[1].read(where.length))
+                if name == "articles.jsonl":
+                    articles += 1
+                else:
+                    reasons[settle.outcome] += 1
+            if source is not None:
+                source[1].close()
         os.replace(tmp, run_dir / name)
     inputs = sum(expected.values())
     ok = not missing and not duplicated and len(kept) == inputs
