@@ -92,9 +92,8 @@ class JsonLinesWriter:
 
     @property
     def ledger(self) -> Ledger:
-        spider = self.crawler.spider
-        assert spider is not None
-        return spider.ledger  # type: ignore[attr-defined,no-any-return]
+        """The crawl's ledger, held for the crawler (the spider opens inputs in it)."""
+        return Ledger.of(self.crawler)
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
@@ -121,7 +120,7 @@ class JsonLinesWriter:
         logger.info("newscrawl: writing run %s to %s", self.run_id, run_dir)
         from twisted.internet import reactor  # the crawl installed its reactor by now
 
-        reactor.addSystemEventTrigger("before", "shutdown", self._before_shutdown)  # type: ignore[attr-defined]
+        reactor.addSystemEventTrigger("before", "shutdown", self._before_shutdown)  # type: ignore[attr-defined,arg-type]
 
     def _before_shutdown(self) -> Deferred[None] | None:
         """The reactor stops with the spider still open: a Ctrl-C (or SIGTERM) that came

@@ -74,6 +74,7 @@ from newscrawl.distributed.keys import (
     not_distributed,
 )
 from newscrawl.history.urls import redacted
+from newscrawl.runs.ledger import Ledger
 from schemas import Discovery, RejectReason
 
 logger = logging.getLogger(__name__)
@@ -254,7 +255,7 @@ class Distributed:
 
     async def inputs(self, spider: Spider) -> AsyncIterator[Any]:
         """The spider's start: claimed entries as requests or rejects, until idle long enough."""
-        ledger = spider.ledger  # type: ignore[attr-defined]
+        ledger = Ledger.of(self.crawler)
         idle_since: float | None = None
         while not self._closing:
             claimed: list[bytes] = []

@@ -9,6 +9,8 @@ what is in flight, not the size of the run. This is the in-memory view of the ru
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from weakref import WeakKeyDictionary
 
 from newscrawl.runs.journal import Journal
 
@@ -25,6 +27,17 @@ class Ledger:
     # The stable id from its source (`<source>#<position>`) of each pending input.
     keys: dict[int, str] = field(default_factory=dict)
     journal: Journal | None = None  # attached by the writer when it opens the run directory
+    # One ledger per crawl, held for its crawler (`of`), not on the spider.
+    _of_crawler: ClassVar[WeakKeyDictionary[Any, Ledger]] = WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, crawler: Any) -> Ledger:
+        """The crawl's ledger, made on first use: the spider opens its inputs in it, the
+        writer settles them, the distributed add-on counts those in flight."""
+        ledger = cls._of_crawler.get(crawler)
+        if ledger is None:
+            ledger = cls._of_crawler[crawler] = cls()
+        return ledger
 
     def open(self, url: str, key: str | None = None) -> int:
         """Register one input (its URL or raw line, and its stable id) and return its id."""

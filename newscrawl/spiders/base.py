@@ -69,11 +69,8 @@ async def pause_start(crawler: Crawler) -> None:
 class NewsSpider(Spider):
     """Base spider: turns each accepted input into exactly one item for the pipelines."""
 
-    ledger: Ledger
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.ledger = Ledger()
         # Hosts the user named (inputs, start pages, sources): the target guard lets them be
         # internal addresses; hosts only reached by links or redirects may not be.
         self.user_hosts: set[str] = set()
@@ -83,6 +80,11 @@ class NewsSpider(Spider):
         super().update_settings(settings)
         # Distributed mode (newscrawl.distributed): inputs come from Redis, not -a arguments.
         INPUTS_FROM_REDIS.set(bool(settings.get("NEWSCRAWL_REDIS_URL")))
+
+    @property
+    def ledger(self) -> Ledger:
+        """The crawl's ledger (`Ledger.of`): the inputs this spider opened, until settled."""
+        return Ledger.of(self.crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
