@@ -73,4 +73,4 @@ def duplicate_reject(
         warc=article.warc,
         record=article.model_dump(mode="json") if keep_record else None,
     )
-    return RejectItem(item.input_id, reject)
+    return RejectItem(item.input_id, reject, item.validators)

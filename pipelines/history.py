@@ -73,9 +73,9 @@ class HistoryPipeline:
             article = article.model_copy(
                 update={"revision": page.revision + 1, "previous_sha256": page.content_sha256}
             )
-            item = ArticleItem(item.input_id, article, item.signature)
-        key = page.key if page is not None else keys[0]
-        reruns.remember_signature(item.input_id, key, article.url, signature)
+        # The signature travels on with the item: the writer saves what the item carries.
+        item = ArticleItem(item.input_id, article, neardup.to_bytes(signature), item.validators)
+        reruns.on_its_way(keys[0], article.url, signature)
         return item
 
 

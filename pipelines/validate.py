@@ -33,10 +33,10 @@ class ValidatePipeline:
         try:
             article = build_article(item.record, min_words=self.min_words)
         except ValidationError as exc:
-            return RejectItem(item.input_id, self._reject(item.record, exc))
+            return RejectItem(item.input_id, self._reject(item.record, exc), item.validators)
         if article.warnings:
             self.stats.inc_value("newscrawl/articles_with_warnings")
-        return ArticleItem(item.input_id, article, item.signature)
+        return ArticleItem(item.input_id, article, item.signature, item.validators)
 
     def _reject(self, record: dict[str, Any], exc: ValidationError) -> Reject:
         errors = exc.errors(include_url=False, include_input=False)

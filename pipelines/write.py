@@ -2,8 +2,11 @@
 
 Scrapy's feed exports are not used: they cannot serialise pydantic types and silently drop
 an item they cannot write while still counting it. Here each record is written with
-`model_dump_json()` the moment it arrives, one line, flushed; and every input the spider
-opened must be settled by exactly one line, which run.json reports.
+`model_dump_json()` the moment it arrives, one line, flushed; then its settled line goes to
+the run's journal (`newscrawl.runs.journal`), flushed, before the record is acknowledged
+anywhere else (the state store here; the Redis frontier, on `item_scraped`, after this
+pipeline). Every input the spider opened must be settled by exactly one line, which run.json
+reports.
 """
 
 from __future__ import annotations
@@ -15,18 +18,24 @@ import platform
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import Any, Self
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.settings import Settings
 from scrapy.spiders import Spider
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import deferred_from_coro
+from twisted.internet.defer import Deferred
 
-from newscrawl.items import ArticleItem, NavigationItem, RejectItem
+from newscrawl import signals as run_signals
+from newscrawl.history.urls import page_keys
+from newscrawl.items import ArticleItem, NavigationItem, RejectItem, Validators
 from newscrawl.runs.ids import new_run_id
+from newscrawl.runs.journal import JOURNAL_FILE, NAVIGATION, Journal, RecordFile
 from newscrawl.runs.ledger import Ledger
 from newscrawl.runs.reruns import Reruns
+from newscrawl.signals import ask
 from schemas import SCHEMA_VERSION, Article, Reject, RejectReason
 
 logger = logging.getLogger(__name__)
@@ -51,12 +60,14 @@ class JsonLinesWriter:
         self.settings = settings
         self.started_at = datetime.now(UTC)
         self.run_dir: Path | None = None
-        self._articles: IO[str] | None = None
-        self._rejects: IO[str] | None = None
+        self._articles: RecordFile | None = None
+        self._rejects: RecordFile | None = None
+        self.journal: Journal | None = None
         self.counts: dict[str, int] = {"articles": 0, "rejects": 0, "navigation": 0}
         self.reasons: dict[str, int] = {}
         self.unwritable = 0
         self.reruns: Reruns | None = None
+        self._closed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -81,9 +92,8 @@ class JsonLinesWriter:
 
     @property
     def ledger(self) -> Ledger:
-        spider = self.crawler.spider
-        assert spider is not None
-        return spider.ledger  # type: ignore[attr-defined,no-any-return]
+        """The crawl's ledger, held for the crawler (the spider opens inputs in it)."""
+        return Ledger.of(self.crawler)
 
     def open_spider(self) -> None:
         spider = self.crawler.spider
@@ -94,24 +104,43 @@ class JsonLinesWriter:
             raise RuntimeError(f"output directory {run_dir} already holds a run; not overwriting")
         run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir = run_dir
-        mode = "a" if resuming else "w"  # a resumed run appends to its records (torn tail cut)
-        if self.reruns is not None and resuming:
-            settled = self.reruns.settled
-            self.counts["articles"], self.counts["rejects"] = settled.articles, settled.rejects
-            self.reasons = dict(settled.reasons)
-        self._articles = (run_dir / "articles.jsonl").open(mode, encoding="utf-8", buffering=1)
-        self._rejects = (run_dir / "rejects.jsonl").open(mode, encoding="utf-8", buffering=1)
+        lines: dict[str, int] = {}
+        if self.reruns is not None and resuming:  # appended to: the journal cut them back
+            carried = self.reruns.carried
+            self.counts["articles"], self.counts["rejects"] = carried.articles, carried.rejects
+            self.counts["navigation"] = carried.navigation
+            self.reasons = dict(carried.reasons)
+            lines = carried.lines
+        self._articles = RecordFile(run_dir / "articles.jsonl", lines.get("articles.jsonl", 0))
+        self._rejects = RecordFile(run_dir / "rejects.jsonl", lines.get("rejects.jsonl", 0))
+        attempt = self.reruns.attempt if self.reruns is not None else 1
+        self.journal = Journal(run_dir / JOURNAL_FILE, run_id=self.run_id, attempt=attempt)
+        self.ledger.journal = self.journal  # every input opened from now on is journaled
         self.stats.set_value("newscrawl/run_dir", str(run_dir))
         logger.info("newscrawl: writing run %s to %s", self.run_id, run_dir)
+        from twisted.internet import reactor  # the crawl installed its reactor by now
+
+        reactor.addSystemEventTrigger("before", "shutdown", self._before_shutdown)  # type: ignore[attr-defined,arg-type]
+
+    def _before_shutdown(self) -> Deferred[None] | None:
+        """The reactor stops with the spider still open: a Ctrl-C (or SIGTERM) that came
+        before Scrapy's engine was running only stops the reactor, and nothing would close
+        the spider. It is closed now (`shutdown`), so the run has its run.json; the reactor
+        waits for the Deferred."""
+        engine = self.crawler.engine
+        if self._closed or engine is None or engine.spider is None:
+            return None
+        logger.info("newscrawl: stopped before the crawl was running; closing the run")
+        return deferred_from_coro(engine.close_spider_async(reason="shutdown"))
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ArticleItem):
             if self._write(item.input_id, item.article, article=True):
-                self._written(item.input_id, item.article)
+                self._written(item.article, item.validators, item.signature)
         elif isinstance(item, RejectItem):
             if self._write(item.input_id, item.reject, article=False):
                 self._count_reject(item.reject.reason)  # only a written reject is counted
-                self._written(item.input_id, item.reject)
+                self._written(item.reject, item.validators, None)
         elif isinstance(item, NavigationItem):
             self._settle_navigation(item.input_id)
         else:
@@ -121,7 +150,8 @@ class JsonLinesWriter:
         return item
 
     def _write(self, input_id: int, record: Article | Reject, *, article: bool) -> bool:
-        """Write an input's one record, with its stable `input_id`; False if it has one."""
+        """Write an input's one record, with its stable `input_id`, then journal it; False if
+        it has one already."""
         key = self.ledger.key(input_id)
         if key is not None:
             record = record.model_copy(update={"input_id": key})
@@ -132,29 +162,42 @@ class JsonLinesWriter:
                 "newscrawl: input %s already has a record; extra one not written", input_id
             )
             return False
-        handle = self._articles if article else self._rejects
-        assert handle is not None
-        handle.write(_escape_line_separators(line) + "\n")
+        records = self._articles if article else self._rejects
+        assert records is not None and self.journal is not None
+        where = records.append(_escape_line_separators(line))
+        if isinstance(record, Article):
+            keys = page_keys(record.requested_url, record.url, record.canonical_url)
+            self.journal.settled(
+                input_id, key, "article", where, keys=keys, sha256=record.content_sha256
+            )
+        else:
+            self.journal.settled(input_id, key, str(record.reason), where)
         kind = "articles" if article else "rejects"
         self.counts[kind] += 1
         self.stats.inc_value(f"newscrawl/{kind}")
+        self.stats.inc_value("newscrawl/settled")
         return True
 
-    def _written(self, input_id: int, record: Article | Reject) -> None:
-        """Only now, with its line written, is an exported article recorded as seen (a
-        failed save is kept and retried by `Reruns`, and fails the run with exit 7)."""
+    def _written(
+        self, record: Article | Reject, validators: Validators, signature: bytes | None
+    ) -> None:
+        """Only now, with its line written and journaled, is an exported article recorded as
+        seen, with what its item carried (a failed save is kept and retried by `Reruns`, and
+        fails the run with exit 7)."""
         if self.reruns is not None:
-            self.reruns.written(input_id, record)
+            self.reruns.written(record, validators, signature)
 
     def _settle_navigation(self, input_id: int) -> None:
         """A page crawled only for its links: it ends here, with no line in either file."""
+        key = self.ledger.key(input_id)
         if not self.ledger.settle(input_id):
             self.stats.inc_value("newscrawl/accounting/extra_outcomes")
             return
+        assert self.journal is not None
+        self.journal.settled(input_id, key, NAVIGATION, None)
         self.counts["navigation"] += 1
         self.stats.inc_value("newscrawl/navigation_pages")
-        if self.reruns is not None:
-            self.reruns.navigated(input_id)
+        self.stats.inc_value("newscrawl/settled")
 
     def _count_reject(self, reason: str) -> None:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
@@ -162,12 +205,14 @@ class JsonLinesWriter:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         """Settle what never got an outcome, close the files, write run.json."""
-        if self.run_dir is None:
+        if self.run_dir is None or self._closed:
             return
+        self._closed = True
         self._settle_leftovers(spider.name, reason)
-        for handle in (self._articles, self._rejects):
+        for handle in (self._articles, self._rejects, self.journal):
             if handle is not None:
                 handle.close()
+        self.ledger.journal = None
         summary = self._summary(reason)
         tmp = self.run_dir / "run.json.tmp"
         tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -206,12 +251,11 @@ class JsonLinesWriter:
     def _settle_unread(self, spider_name: str, finish_reason: str) -> None:
         """A stopped run's input lines the spider never read: each a `not_processed` reject
         naming its line, so the accounting covers the whole input, not only what was read."""
-        spider = self.crawler.spider
-        unread = getattr(spider, "unread_inputs", None)
-        if not callable(unread):
+        unread = ask(self.crawler, run_signals.unread_inputs)
+        if unread is None:
             return
         count = 0
-        for input_id, source, line_number in unread():
+        for input_id, source, line_number in unread:
             where = f"line {line_number} of the input" if line_number else "this input"
             reject = Reject(
                 url=source, reason=RejectReason.not_processed, spider=spider_name,
@@ -253,6 +297,7 @@ class JsonLinesWriter:
             "files": {
                 "articles": str(self.run_dir / "articles.jsonl"),
                 "rejects": str(self.run_dir / "rejects.jsonl"),
+                "journal": str(self.run_dir / JOURNAL_FILE),
             },
             "counts": {
                 "inputs": ledger.opened,
@@ -281,8 +326,8 @@ class JsonLinesWriter:
 
     def _discovery(self) -> dict[str, Any]:
         """Sources read and URLs filtered before fetching, for spiders that discover URLs."""
-        summary = getattr(self.crawler.spider, "discovery_summary", None)
-        return {"discovery": summary()} if callable(summary) else {}
+        summary = ask(self.crawler, run_signals.discovery_report)
+        return {"discovery": summary} if summary is not None else {}
 
 
 _STOPPED_BY = {

@@ -71,7 +71,7 @@ def test_crawl_exits_cleanly_and_reports_the_run_directory(crawl: CrawlResult) -
     assert crawl.returncode == 0, crawl.log[-3000:]
     assert crawl.run_dir is not None
     assert sorted(p.name for p in crawl.run_dir.iterdir()) == [
-        "articles.jsonl", "rejects.jsonl", "report.html", "run.json",
+        "articles.jsonl", "journal.jsonl", "rejects.jsonl", "report.html", "run.json",
     ]  # fmt: skip
     # Scrapy's robots.txt middleware logs a traceback for the unreachable host; ours log none.
     assert "Spider error processing" not in crawl.log

@@ -123,7 +123,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def records_written(run_dir: Path) -> int:
     total = 0
-    for path in run_dir.glob("part-*/*.jsonl"):
+    for path in [*run_dir.glob("part-*/articles.jsonl"), *run_dir.glob("part-*/rejects.jsonl")]:
         total += path.read_bytes().count(b"\n")
     return total
 

@@ -2,9 +2,10 @@
 
 The keys the in-run checks hold for every page passed (input URL keys of the articles
 spider, URLs accepted by discovery, the dedupe pipeline's URLs and body hashes) live in
-`newscrawl.history.runkeys.RunKeys`, on disk beyond a bounded cache; `Reruns` holds the validators
-of inputs in flight only, navigation pages included. In-process: the real components, fed
-tens of thousands of pages, with the process's resident memory read from /proc.
+`newscrawl.history.runkeys.RunKeys`, on disk beyond a bounded cache (a page's validators
+and signature travel on its item: `Reruns` holds nothing per input). In-process: the real
+components, fed tens of thousands of pages, with the process's resident memory read from
+/proc.
 """
 
 from __future__ import annotations
@@ -15,14 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from scrapy import Request, Spider
-from scrapy.http import HtmlResponse
-from scrapy.utils.test import get_crawler
 
 from newscrawl.history.runkeys import CACHE_KIB, RunKeys
-from newscrawl.history.state import SqliteStateStore
 from newscrawl.items import ArticleItem, RejectItem
-from newscrawl.runs.reruns import Reruns
 from pipelines.dedupe import DedupePipeline
 from schemas import Article, RejectReason
 
@@ -137,22 +133,3 @@ def test_the_dedupe_pipeline_does_not_grow_with_the_articles_it_passes(
     assert same_text.reject.reason == RejectReason.duplicate_content
     assert same_text.reject.duplicate_of == _url(9)
     pipeline.close_spider()
-
-
-def test_reruns_forget_the_validators_of_navigation_pages(tmp_path: Path) -> None:
-    crawler = get_crawler(Spider)
-    store = SqliteStateStore(tmp_path / "state.sqlite3")
-    reruns = Reruns(
-        crawler, store, store_location=str(tmp_path / "state.sqlite3"), run_id="run",
-        job_dir=None, attempt=1, run_dir=tmp_path / "run", refresh=False, near_threshold=0.8,
-    )  # fmt: skip
-    spider = Spider(name="site")
-    headers = {"ETag": '"abc"', "Last-Modified": "Mon, 30 Nov 2026 10:00:00 GMT"}
-    for n in range(1_000):
-        request = Request(_url(n), meta={"input_id": n})
-        response = HtmlResponse(_url(n), body=b"<html></html>", headers=headers, request=request)
-        reruns.response_received(response, request, spider)
-        assert len(reruns._validators) == 1  # only the page in flight
-        reruns.navigated(n)  # the writer settled it as a navigation page
-    assert reruns._validators == {} and reruns._pending == {}
-    store.close()

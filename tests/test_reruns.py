@@ -27,7 +27,6 @@ import pytest
 from newscrawl.history import neardup
 from newscrawl.history.state import PageState, SqliteStateStore, StateLockedError
 from newscrawl.history.urls import canonical_url, page_key, page_keys
-from newscrawl.runs.reruns import Settled, _read_back
 from schemas import Article, Reject
 from schemas.article import text_sha256
 from tests.conftest import FAST_SETTINGS, REPO, SCRAPY, CrawlResult, run_crawl
@@ -216,7 +215,11 @@ def _command(output: Path, urls: Path, state: Path, job: Path, *, shorthand: boo
 
 
 def _records_written(output: Path) -> int:
-    return sum(path.read_bytes().count(b"\n") for path in output.glob("articles/*/*.jsonl"))
+    return sum(
+        path.read_bytes().count(b"\n")
+        for name in ("articles.jsonl", "rejects.jsonl")
+        for path in output.glob(f"articles/*/{name}")
+    )
 
 
 def _run_and_kill(
@@ -281,7 +284,7 @@ def test_a_killed_crawl_resumes_to_exactly_one_runs_records(
 
     result = CrawlResult(done.returncode, done.stderr, run_dir)
     names = {p.name for p in run_dir.iterdir()}
-    assert {"articles.jsonl", "rejects.jsonl", "run.json"} <= names
+    assert {"articles.jsonl", "journal.jsonl", "rejects.jsonl", "run.json"} <= names
     assert not [name for name in names if name.endswith(".tmp")]
     for record in result.articles:
         Article.model_validate(record)
@@ -477,6 +480,62 @@ def test_lines_not_read_when_a_run_stops_are_recorded_and_resumed(
     assert result.run["counts"]["inputs"] == len(lines)
 
 
+def test_ctrl_c_before_the_engine_runs_still_closes_the_run(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """Ctrl-C the moment the run directory is opened, before Scrapy's engine runs (a stop
+    then only stops the reactor): the run is still closed, with its run.json, every line
+    `not_processed`, exit 5."""
+    pages = [f"{server.base}/gen/{n}.html" for n in range(3280, 3300)]
+    urls = _write_urls(tmp_path / "urls.txt", pages)
+    output = tmp_path / "out"
+    command = _command(output, urls, tmp_path / "state.sqlite3", tmp_path / "job", shorthand=False)
+    status = _interrupt(
+        command, tmp_path, lambda: b"newscrawl: writing run" in _stderr_bytes(tmp_path)
+    )
+    stderr = (tmp_path / "err.txt").read_text(encoding="utf-8")
+    (run_dir,) = output.glob("articles/*")
+    assert (run_dir / "run.json").exists(), stderr[-3000:]
+    stopped = CrawlResult(status, stderr, run_dir)
+    run = stopped.run
+    assert (status, run["finish_reason"]) == (5, "shutdown"), stderr[-3000:]
+    assert run["accounting"]["ok"] is True
+    assert run["counts"]["inputs"] == len(pages)
+    assert len(stopped.articles) + len(stopped.rejects) == len(pages)
+    assert "Traceback" not in stderr
+
+
+def test_closespider_timeout_stops_a_run_still_reading_a_long_list(
+    server: FixtureServer, tmp_path: Path
+) -> None:
+    """`-s CLOSESPIDER_TIMEOUT` while start() reads a long list of repeats (no fetch needed):
+    the timeout is heard and the spider stops reading; the lines never read are
+    `not_processed`, each line still has its one record."""
+    pages = [f"{server.base}/gen/{n}.html" for n in range(3240, 3270)]
+    lines = pages + [pages[index % len(pages)] for index in range(30000)]
+    urls = _write_urls(tmp_path / "urls.txt", lines)
+    server.gen_delay = 0.2  # pages in flight when the timeout comes
+    try:
+        result = run_crawl(
+            tmp_path / "out", "-a", f"urls={urls}",
+            settings={"NEWSCRAWL_STATE": str(tmp_path / "state.sqlite3"),
+                      "CLOSESPIDER_TIMEOUT": "2"},
+        )  # fmt: skip
+    finally:
+        server.gen_delay = 0.0
+    run = result.run
+    assert (result.returncode, run["finish_reason"]) == (5, "closespider_timeout"), result.log[
+        -3000:
+    ]
+    assert run["accounting"]["ok"] is True
+    assert run["counts"]["inputs"] == len(lines)
+    assert len(result.articles) + len(result.rejects) == len(lines)
+    assert run["stopped"]["not_read"] > len(lines) // 2  # it stopped reading early
+    unread = [r for r in result.rejects if r["detail"].endswith("of the input was read")]
+    assert len(unread) == run["stopped"]["not_read"]
+    assert [r["url"] for r in unread] == lines[len(lines) - len(unread) :]
+
+
 def test_a_failed_state_save_exits_7_and_the_page_is_not_exported_again(
     server: FixtureServer, tmp_path: Path
 ) -> None:
@@ -578,20 +637,6 @@ def test_the_store_is_transactional_and_locked(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     reopened.close()
-
-
-def test_read_back_drops_a_torn_tail_and_not_processed_rejects(tmp_path: Path) -> None:
-    rejects = tmp_path / "rejects.jsonl"
-    kept = {"url": "https://e.org/a", "reason": "http_error"}
-    stopped = {"url": "https://e.org/b", "reason": "not_processed"}
-    rejects.write_text(
-        json.dumps(kept) + "\n" + json.dumps(stopped) + "\n" + '{"url": "https://e.o',
-        encoding="utf-8",
-    )
-    settled = Settled()
-    assert _read_back(rejects, False, settled) == [kept]
-    assert (settled.torn_lines, settled.dropped_not_processed) == (1, 1)
-    assert rejects.read_text(encoding="utf-8") == json.dumps(kept) + "\n"
 
 
 def _shingles(text: str) -> set[str]:

@@ -5,14 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from newscrawl.runs.summary import (
-    RunFacts,
-    dates_over_time,
-    domain_of,
-    drift,
-    summarise,
-    text_length_bins,
-)
+from newscrawl.runs.drift import drift
+from newscrawl.runs.report import dates_over_time, text_length_bins
+from newscrawl.runs.summary import RunFacts, domain_of, summarise
 
 
 def test_domains_of_records() -> None:

@@ -29,7 +29,7 @@ from scrapy.settings import Settings
 
 from newscrawl import settings as defaults
 from newscrawl.history.state import StateStoreError
-from newscrawl.runs.reruns import ResumeError
+from newscrawl.runs.resume import ResumeError
 from newscrawl.spiders.params import SpiderArgumentError
 
 EXIT_CANNOT_START = 1

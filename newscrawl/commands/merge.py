@@ -1,20 +1,21 @@
 """`scrapy merge RUN_DIR`: one summary for a distributed run, accounting checked over the union.
 
 RUN_DIR is `<output>/<spider>/<run_id>/` holding `inputs.jsonl` (written by `scrapy enqueue`)
-and the workers' `part-<worker>/` directories (each with articles.jsonl, rejects.jsonl and
-run.json). Every enqueued input must have exactly one record across all parts, matched by
-its global input number (`inputs.jsonl` → `input`, the record's `input_id` `<run_id>#<n>`;
-by the record's `requested_url`, else its `url`, for records without one). A `not_processed`
-reject (a worker stopped with the input unfinished and handed it back) is dropped when
-another worker wrote the input's record; so is a `seen_before` naming this same run (a worker
-was killed after writing the article but before saying so, and the input, handed to another
-worker, found the page already exported). An input still with two records, one of them from a
-killed worker (a part without run.json: it died between writing a record and acknowledging
-it), keeps the other worker's; both drops are counted in run.json. Writes the union to
-RUN_DIR/articles.jsonl and rejects.jsonl, and RUN_DIR/run.json (counts, per worker,
-accounting). Exit status 0 when the accounting holds, 3 when it does not, 4 when it holds but
-the share of `download_error`/`http_error` rejects passed `NEWSCRAWL_MAX_ERROR_RATE` (as
-`scrapy crawl` exits), 2 (usage error) when RUN_DIR is not a distributed run.
+and the workers' `part-<worker>/` directories (each with articles.jsonl, rejects.jsonl,
+journal.jsonl and run.json). The workers' journals (`newscrawl.runs.journal`) are united:
+every enqueued input must be settled exactly once across all parts, matched by its global
+input number (`inputs.jsonl` → `input`, the settle's `input_id` `<run_id>#<n>`; by its source
+URL for inputs listed without one). Record lines no journal settled (a worker killed between
+writing a line and journaling it) are not part of the run. A `not_processed` settle (a worker
+stopped with the input unfinished and handed it back) is dropped when another worker settled
+the input; an input settled twice (a worker journaled its record, then died before the
+acknowledgement reached Redis, and another worker took the input again) keeps its first
+settle; both drops are counted in run.json. Nothing is matched by a record's text. Writes the
+union (the settled lines, copied as they are) to RUN_DIR/articles.jsonl and rejects.jsonl,
+and RUN_DIR/run.json (counts, per worker, accounting). Exit status 0 when the accounting
+holds, 3 when it does not, 4 when it holds but the share of `download_error`/`http_error`
+rejects passed `NEWSCRAWL_MAX_ERROR_RATE` (as `scrapy crawl` exits), 2 (usage error) when
+RUN_DIR is not a distributed run.
 
 A `warc` run's inputs are WARC files (`scrapy enqueue --warcs`), whose records are only
 known once scanned: the expectations are the workers' per-file reports (`warc-files.jsonl`,
@@ -38,7 +39,7 @@ import os
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
@@ -46,6 +47,15 @@ from scrapy.exceptions import UsageError
 from newscrawl.commands.crawl import EXIT_ACCOUNTING_FAILED, EXIT_ERROR_RATE
 from newscrawl.distributed.warcs import SPIDER as WARC_SPIDER
 from newscrawl.distributed.warcs import WarcCheck, check_warc_files
+from newscrawl.runs.journal import (
+    JOURNAL_FILE,
+    NAVIGATION,
+    NOT_PROCESSED,
+    RECORD_FILES,
+    JournalError,
+    Settle,
+    replay,
+)
 from newscrawl.runs.runreport import RunReport
 from schemas import SCHEMA_VERSION
 
@@ -117,7 +127,7 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
     started: list[str] = []
     finished: list[str] = []
     reasons_seen: set[str] = set()
-    records: list[tuple[str, bool, str, dict[str, Any]]] = []  # source, article, line, record
+    settles: dict[str, list[tuple[Path, Settle]]] = {}  # input key -> its settles, all parts
     for part in parts:
         run_json = part / "run.json"
         info = json.loads(run_json.read_text(encoding="utf-8")) if run_json.exists() else None
@@ -131,77 +141,78 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             started.append(str(info.get("started_at") or ""))
             finished.append(str(info.get("finished_at") or ""))
         reasons_seen.add(str(info.get("finish_reason")) if info else "killed")
-        for name, is_article in (("articles.jsonl", True), ("rejects.jsonl", False)):
-            path = part / name
-            if not path.exists():
+        journal = part / JOURNAL_FILE
+        if not journal.exists():
+            continue
+        try:  # a killed worker's torn last line is a settle that never happened
+            replayed = replay(journal)
+        except JournalError as exc:
+            raise UsageError(str(exc)) from None
+        for settle in replayed.settles:
+            if settle.outcome == NAVIGATION:
                 continue
-            data = path.read_text(encoding="utf-8")
-            complete = data[: data.rfind("\n") + 1]  # a killed worker's torn last line
-            for line in complete.splitlines():
-                record = json.loads(line)
-                source = str(record.get("requested_url") or record.get("url") or "")
-                source = record.get("input_id") or source  # its global input id (schema 1.2)
-                record["_killed"] = info is None
-                record["_worker"] = part.name.removeprefix("part-")
-                records.append((source, is_article, line, record))
+            key = settle.input_id or settle.source or ""
+            settles.setdefault(key, []).append((part, settle))
     # A WARC file's records are known once it is scanned: its workers' reports say which.
     warc: WarcCheck | None = None
     if warc_files:
-        warc = check_warc_files(run_dir, warc_files, (source for source, *_ in records))
+        warc = check_warc_files(run_dir, warc_files, settles)
         expected.update(warc.expected)
-    found: Counter[str] = Counter(source for source, *_ in records)
-    drop: set[int] = set()
-    same_run = f"exported in run {run_dir.name}/part-"
+    kept: list[tuple[Path, Settle]] = []
     superseded = 0
-    for index, (source, is_article, _line, record) in enumerate(records):
-        reason = record.get("reason")
-        if (
-            not is_article
-            and found[source] > expected[source]
-            and (
-                reason == "not_processed"
-                or (reason == "seen_before" and same_run in record.get("detail", ""))
-            )
-        ):
-            found[source] -= 1
-            superseded += 1
-            drop.add(index)
-    # Still twice: a killed worker wrote the record but died before acknowledging it, and
-    # the input was handed to another worker. The survivor's copy is kept.
-    from_killed = 0
-    for index, (source, _article, _line, record) in enumerate(records):
-        if index not in drop and found[source] > expected[source] and record["_killed"]:
-            found[source] -= 1
-            from_killed += 1
-            drop.add(index)
-    # Still twice in a warc run: a worker stopped (Ctrl-C) mid-file handed the file back and
-    # another read it again. The records of the worker that finished the file are kept.
+    twice = 0
     handed_back = 0
-    for index, (source, _article, _line, record) in enumerate(records):
-        if (
-            warc is not None
-            and index not in drop
-            and found[source] > expected[source]
-            and warc.finisher(source) not in (None, record["_worker"])
-        ):
-            found[source] -= 1
-            handed_back += 1
-            drop.add(index)
-    kept = [entry for index, entry in enumerate(records) if index not in drop]
-    missing = sorted(sources.get(s, s) for s in expected if found[s] < expected[s])
+    for key, found in settles.items():
+        # A `not_processed` reject: the worker stopped and handed the input back; another
+        # worker's record, if any, stands.
+        done = [entry for entry in found if entry[1].outcome != NOT_PROCESSED]
+        if done and len(found) > len(done):
+            superseded += len(found) - len(done)
+            found = done
+        # Settled twice: a worker journaled the record, then died before its acknowledgement
+        # reached Redis, and the input was handed to another (or, in a warc run, a worker
+        # stopped mid-file handed the file back and another read it again). The first settle
+        # stands: the survivor's copy can only be a `seen_before` of the first one's article.
+        limit = max(expected[key], 1)
+        if len(found) > limit:
+            found = sorted(found, key=lambda entry: (entry[1].at, entry[0].name))
+            killed = any(
+                not workers[part.name.removeprefix("part-")]["run_json"] for part, _ in found
+            )
+            if warc is not None and not killed:
+                handed_back += len(found) - limit
+            else:
+                twice += len(found) - limit
+            found = found[:limit]
+        kept.extend(found)
+    counted = Counter(s.input_id or s.source or "" for _part, s in kept)
+    missing = sorted(sources.get(s, s) for s in expected if counted[s] < expected[s])
     missing += warc.missing if warc is not None else []
-    duplicated = sorted(sources.get(s, s) for s in found if found[s] > expected[s])
+    duplicated = sorted(sources.get(s, s) for s in counted if counted[s] > expected[s])
+    kept.sort(key=lambda entry: (entry[0].name, entry[1].where.offset if entry[1].where else 0))
     reasons: Counter[str] = Counter()
-    for name, want in (("articles.jsonl", True), ("rejects.jsonl", False)):
+    articles = 0
+    for name in RECORD_FILES:
         tmp = run_dir / (name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as out:
-            for _source, is_article, line, record in kept:
-                if is_article == want:
-                    out.write(line + "\n")
-                    if not want:
-                        reasons[str(record.get("reason"))] += 1
+        with tmp.open("wb") as out:
+            source: tuple[Path, IO[bytes]] | None = None  # the part file being copied from
+            for part, settle in kept:
+                where = settle.where
+                if where is None or where.file != name:
+                    continue
+                if source is None or source[0] != part:
+                    if source is not None:
+                        source[1].close()
+                    source = (part, (part / name).open("rb"))
+                source[1].seek(where.offset)
+                out.write(source[1].read(where.length))
+                if name == "articles.jsonl":
+                    articles += 1
+                else:
+                    reasons[settle.outcome] += 1
+            if source is not None:
+                source[1].close()
         os.replace(tmp, run_dir / name)
-    articles = sum(1 for _s, is_article, *_ in kept if is_article)
     inputs = sum(expected.values()) if warc is None else warc.inputs
     ok = not missing and not duplicated and len(kept) == inputs
     summary = {
@@ -231,7 +242,7 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
             "inputs": inputs,
             "records": len(kept),
             "superseded": superseded,
-            "written_twice_by_killed_worker": from_killed,
+            "written_twice_by_killed_worker": twice,
             "missing": len(missing),
             "duplicated": len(duplicated),
             "missing_inputs": missing[:SHOWN],

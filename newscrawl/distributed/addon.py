@@ -17,7 +17,9 @@ Switched on by one setting, `NEWSCRAWL_REDIS_URL=redis://host:6379/0` (off when 
 Exactly once under faults. scrapy-redis pops entries (LRANGE+LTRIM, ZRANGE+ZREM): an input
 in a worker that dies is gone. Here an entry is claimed with one atomic `LMOVE` from the start
 key into the worker's own in-flight list `<spider>:newscrawl:inflight:<worker>`, and removed
-from it (`LREM`) only once its record line is written. Each worker refreshes a heartbeat key
+from it (`LREM`) only once its record line is written and its settled line is in the
+worker's journal (`newscrawl.runs.journal`): the acknowledgement is the journal line, and
+`scrapy merge` unites the journals. Each worker refreshes a heartbeat key
 (`...:alive:<worker>`, expiring after `NEWSCRAWL_REDIS_LEASE` seconds) from a thread of its
 own, on a Redis connection of its own, so a reactor blocked (on a stalled Redis, a slow
 callback) never lets a live worker's lease lapse. Every worker, on its reactor's heartbeat,
@@ -73,7 +75,7 @@ from newscrawl.distributed.keys import (
 )
 from newscrawl.distributed.warcs import WarcClaims
 from newscrawl.history.urls import redacted
-from newscrawl.runs.reruns import Reruns
+from newscrawl.runs.ledger import Ledger
 from schemas import Discovery, RejectReason
 
 logger = logging.getLogger(__name__)
@@ -260,7 +262,7 @@ class Distributed:
             async for output in self.warcs.inputs(spider):
                 yield output
             return
-        ledger = spider.ledger  # type: ignore[attr-defined]
+        ledger = Ledger.of(self.crawler)
         idle_since: float | None = None
         while not self._closing:
             claimed: list[bytes] = []
@@ -353,24 +355,14 @@ class Distributed:
                 duplicate_of=first, discovered_via=via,
             )  # fmt: skip
             return [reject]
-        reruns = self.crawler.get_extension(Reruns)
-        earlier = reruns.exported_before(url) if reruns is not None else None
-        if earlier is None:
-            return [spider.page_request(input_id, url, via)]
-        if reruns is not None and reruns.refresh and hasattr(spider, "revalidation_request"):
-            return [spider.revalidation_request(input_id, url, via, earlier)]
-        detail = f"exported in run {earlier.run_id} as {earlier.url}; not fetched again"
-        reject = spider.reject_input(
-            input_id, url, RejectReason.seen_before, detail,
-            duplicate_of=earlier.url, discovered_via=via,
-        )  # fmt: skip
-        return [reject]
+        return [spider.first_request(input_id, url, via)]
 
     # --- acknowledgements -----------------------------------------------------------------
 
     def item_scraped(self, item: Any, spider: Spider) -> None:
-        """The record is written: the entry leaves our in-flight list (a WARC file's, once
-        all of the file's records are written)."""
+        """The record is written and journaled (the writer pipeline ran before this signal):
+        the entry leaves our in-flight list (a WARC file's, once all of the file's records
+        are written and journaled)."""
         if self.warcs is not None:
             self.warcs.written(getattr(item, "input_id", -1))
             return

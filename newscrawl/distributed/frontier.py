@@ -20,6 +20,7 @@ from twisted.internet import task
 
 from newscrawl.distributed.feeding import NewInput, queue_inputs
 from newscrawl.distributed.keys import REDIS_ERRORS, Keys
+from newscrawl.signals import ask, discovery_report
 from newscrawl.sources.inputs import url_key
 from schemas import Discovery
 
@@ -159,5 +160,5 @@ class FrontierPipeline:
         if self._flusher is not None and self._flusher.running:
             self._flusher.stop()
         self.frontier.flush()
-        summary: dict[str, Any] = getattr(spider, "discovery_summary", dict)()
+        summary: dict[str, Any] = ask(self.crawler, discovery_report) or {}
         self.frontier.write_report(spider.name, summary, reason)

@@ -2,12 +2,17 @@
 
 Spiders open an entry for every input they accept responsibility for; the writer settles it
 when it writes that input's one record. Only unsettled inputs are held, so memory follows
-what is in flight, not the size of the run.
+what is in flight, not the size of the run. This is the in-memory view of the run's journal
+(`newscrawl.runs.journal`): once the writer attaches it, every input opened is journaled.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from weakref import WeakKeyDictionary
+
+from newscrawl.runs.journal import Journal
 
 
 @dataclass
@@ -21,6 +26,18 @@ class Ledger:
     pending: dict[int, str] = field(default_factory=dict)
     # The stable id from its source (`<source>#<position>`) of each pending input.
     keys: dict[int, str] = field(default_factory=dict)
+    journal: Journal | None = None  # attached by the writer when it opens the run directory
+    # One ledger per crawl, held for its crawler (`of`), not on the spider.
+    _of_crawler: ClassVar[WeakKeyDictionary[Any, Ledger]] = WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, crawler: Any) -> Ledger:
+        """The crawl's ledger, made on first use: the spider opens its inputs in it, the
+        writer settles them, the distributed add-on counts those in flight."""
+        ledger = cls._of_crawler.get(crawler)
+        if ledger is None:
+            ledger = cls._of_crawler[crawler] = cls()
+        return ledger
 
     def open(self, url: str, key: str | None = None) -> int:
         """Register one input (its URL or raw line, and its stable id) and return its id."""
@@ -29,6 +46,8 @@ class Ledger:
         self.pending[input_id] = url
         if key is not None:
             self.keys[input_id] = key
+        if self.journal is not None:
+            self.journal.opened(input_id, key, url)
         return input_id
 
     def key(self, input_id: int) -> str | None:

@@ -40,6 +40,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.spiders import Spider
 from twisted.internet import task, threads
 
+from newscrawl.signals import ask, expected_total
+
 logger = logging.getLogger("newscrawl.progress")
 
 MODES = ("auto", "live", "plain", "off")
@@ -82,12 +84,13 @@ class Progress:
 
     def snapshot(self) -> dict[str, Any]:
         """Inputs done (and expected), articles, rejects, pages/s over the last seconds, ETA."""
-        spider = self.crawler.spider
-        ledger = getattr(spider, "ledger", None)
-        done = int(getattr(ledger, "settled", 0))
-        opened = int(getattr(ledger, "opened", 0))
         stats = self.crawler.stats
         assert stats is not None
+        # From the stats the spider and the writer keep (an attempt's carried-over inputs
+        # are both opened and settled).
+        carried = int(stats.get_value("newscrawl/resume/carried_over", 0))
+        done = int(stats.get_value("newscrawl/settled", 0)) + carried
+        opened = int(stats.get_value("newscrawl/inputs", 0))
         now = time.monotonic()
         self._samples.append((now, done))
         while len(self._samples) > 2 and now - self._samples[1][0] > RATE_WINDOW:
@@ -142,14 +145,15 @@ class Progress:
         self._stop_live()
 
     def _ask_total(self) -> None:
-        """Ask the spider for its expected total (it may change: discovery finds more).
-
-        `expected_total()` may read a whole URL file, so it runs off the reactor thread.
+        """Ask the spider for its expected total (`newscrawl.signals.expected_total`; it may
+        change: discovery finds more). The answer may read a whole URL file, so it is asked
+        off the reactor thread.
         """
-        expected = getattr(self.crawler.spider, "expected_total", None)
-        if callable(expected) and not self._asking:
+        if not self._asking:
             self._asking = True
-            threads.deferToThread(expected).addCallbacks(self._got_total, self._no_total)
+            threads.deferToThread(ask, self.crawler, expected_total).addCallbacks(
+                self._got_total, self._no_total
+            )
 
     def _got_total(self, total: int | None) -> None:
         self._asking = False

@@ -7,15 +7,20 @@ attachment or an archive as it does in the run directory. Charts are plain SVG d
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import date, timedelta
 from html import escape
+from itertools import pairwise
 from typing import Any
 
-from newscrawl.runs.summary import RunFacts, dates_over_time, is_failure, text_length_bins
+from newscrawl.runs.summary import RunFacts, is_failure
 
 MAX_DOMAINS = 30  # domains shown per chart (the most pages first); the table has them all
 BAR_H = 18
 LABEL_W = 220
 PLOT_W = 460
+# Upper edges of the text-length histogram, in words (the last bar is "3000+").
+WORD_BINS = (100, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000)
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;
@@ -310,3 +315,54 @@ def _domain_table(domains: dict[str, dict[str, Any]]) -> str:
         f"<th class=n>with author</th><th class=n>with language</th></tr>{rows}</table>"
         "</section>"
     )
+
+
+def text_length_bins(words: list[int]) -> list[tuple[str, int]]:
+    """Histogram of words per article: (label, articles) per bin."""
+    counts = [0] * (len(WORD_BINS) + 1)
+    for n in words:
+        index = next((i for i, edge in enumerate(WORD_BINS) if n < edge), len(WORD_BINS))
+        counts[index] += 1
+    labels = [f"<{WORD_BINS[0]}"]
+    labels += [f"{lo}–{hi - 1}" for lo, hi in pairwise(WORD_BINS)]
+    labels.append(f"{WORD_BINS[-1]}+")
+    return list(zip(labels, counts, strict=True))
+
+
+def dates_over_time(published: Counter[str]) -> list[tuple[str, int]]:
+    """Articles per publication day; per month when the dates span more than two months, per
+    year when they span more than five years.
+
+    Every day (month, year) between the first and the last is a bin, empty ones included, so
+    the bars are a time axis.
+    """
+    days = sorted(d for d in published if _is_date(d))
+    if not days:
+        return []
+    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+    if (last - first).days <= 62:
+        span = ((first + timedelta(n)).isoformat() for n in range((last - first).days + 1))
+        return [(d, published.get(d, 0)) for d in span]
+    if last.year - first.year > 5:
+        years: Counter[str] = Counter()
+        for d in days:
+            years[d[:4]] += published[d]
+        return [(str(y), years.get(str(y), 0)) for y in range(first.year, last.year + 1)]
+    months: Counter[str] = Counter()
+    for d in days:
+        months[d[:7]] += published[d]
+    result = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        key = f"{year:04d}-{month:02d}"
+        result.append((key, months.get(key, 0)))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return result
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

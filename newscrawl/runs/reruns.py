@@ -1,83 +1,51 @@
-"""Reruns and resumes: the state store across runs, and a killed run's own records.
+"""Reruns: the state store across runs, and the run's identity.
 
-`Reruns` is a Scrapy extension, one per crawl, that every other component asks
-(`crawler.get_extension(Reruns)`):
+`Reruns` is a Scrapy extension, one per crawl, that the spider, the history pipeline and the
+writer ask (`crawler.get_extension(Reruns)`):
 
 * the state store (`NEWSCRAWL_STATE`, see `newscrawl.history.state`), opened and locked for the
   whole crawl; the spider asks it whether an input was exported before (`seen_before`, or a
   conditional request with `-a refresh=true`), the history pipeline whether a body was, and
-  the writer records each exported article in it after writing its line;
-* the run's identity: with a job directory (`-s JOBDIR=DIR` or `-a resume=DIR`) the run id is
-  kept in `DIR/newscrawl-job.json`, so the same command started again after a kill reuses
-  the same run directory. Its records are read back first: a torn last line is dropped, the
-  `not_processed` rejects of a stopped attempt are removed, and the inputs already settled
-  are skipped by the spider (and counted as settled), so every input still ends as exactly
-  one line. Once a run finishes, the next start with the same job directory begins a new run.
+  the writer records each exported article in it once its line is journaled, with the
+  validators and signature the item carries;
+* the run's identity, and with a job directory its resume (`newscrawl.runs.resume`): the
+  journal of the killed attempt replayed, the inputs it settled skipped by the spider.
 
 Scrapy's own on-disk request queue (JOBDIR/requests.queue) writes its state only on a clean
 stop, so after SIGKILL it is stale; `InputScheduler` keeps requests in memory instead, and
-the pending work is rebuilt from the inputs and the run's records, which survive a kill.
+the pending work is rebuilt from the inputs and the run's journal, which survive a kill.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shlex
-import shutil
-import sys
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, Self
 
 from pydantic import ValidationError
-from scrapy import Request, signals
+from scrapy import signals
 from scrapy.core.scheduler import Scheduler
 from scrapy.crawler import Crawler
-from scrapy.http import Response
 from scrapy.spiders import Spider
 
-from newscrawl.history import neardup
+from newscrawl.history import neardup, unsaved
 from newscrawl.history.neardup import Signature
 from newscrawl.history.state import (
     PageState,
     StateStore,
     StateStoreError,
-    exclusive_lock,
 )
 from newscrawl.history.stores import open_store
+from newscrawl.history.unsaved import UNSAVED_FILE
 from newscrawl.history.urls import canonical_url, page_keys, redacted
+from newscrawl.items import NO_VALIDATORS, Validators
 from newscrawl.runs.ids import new_run_id
+from newscrawl.runs.journal import Settle, read_record
+from newscrawl.runs.resume import Carried, carry_over, command_line, open_job, write_job
 from schemas import Article, Reject, RejectReason
 
 logger = logging.getLogger(__name__)
-
-JOB_FILE = "newscrawl-job.json"
-# Articles written whose state-store save failed: replayed into the store at close, and at
-# the next start of the spider, so a page is never exported twice for a store error.
-UNSAVED_FILE = "state-unsaved.jsonl"
-RECORD_FILES = (("articles.jsonl", True), ("rejects.jsonl", False))
-
-
-class ResumeError(RuntimeError):
-    """A run directory cannot be resumed safely; the message says why."""
-
-
-@dataclass
-class Settled:
-    """What a killed attempt already wrote: records per input, and counts."""
-
-    keys: set[str] = field(default_factory=set)  # `input_id`s of the records (schema 1.2)
-    first: Counter[str] = field(default_factory=Counter)  # an input's own outcome
-    repeats: Counter[str] = field(default_factory=Counter)  # duplicate_url before fetching
-    articles: int = 0
-    rejects: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-    torn_lines: int = 0
-    dropped_not_processed: int = 0
 
 
 class Reruns:
@@ -94,6 +62,7 @@ class Reruns:
         attempt: int,
         run_dir: Path,
         refresh: bool,
+        resumable: bool,
         near_threshold: float,
     ) -> None:
         self.crawler = crawler
@@ -104,15 +73,13 @@ class Reruns:
         self.attempt = attempt
         self.run_dir = run_dir
         self.refresh = refresh
+        self.resumable = resumable
         self.near_threshold = near_threshold
-        self.settled = Settled()
+        self.carried = Carried()
         self.resuming = False
-        # ETag / Last-Modified of each fetched input, until its record is written (`written`)
-        # or it ends as a navigation page (`navigated`): only the inputs in flight are held.
-        self._validators: dict[int, tuple[str | None, str | None]] = {}
-        # Articles past the history pipeline and not yet written (so not yet in the store):
-        # input id -> (page key, url, signature); near copies among them are found too.
-        self._pending: dict[int, tuple[str, str, Signature]] = {}
+        # This run's articles past the history pipeline and not yet in the store, by page
+        # key: (url, signature), so near copies among pages on their way are found too.
+        self._pending: dict[str, tuple[str, Signature]] = {}
         self._closed = False
         self._job_lock: IO[str] | None = None
         self.save_errors = 0  # failed saves and touches during this run
@@ -125,30 +92,14 @@ class Reruns:
         spider = crawler.spider
         assert spider is not None
         refresh = bool(getattr(getattr(spider, "params", None), "refresh", False))
+        resumable = bool(getattr(spider, "resumable", False))
         location = settings.get("NEWSCRAWL_STATE")
         output = Path(settings.get("NEWSCRAWL_OUTPUT_DIR")) / spider.name
         job_dir = Path(settings["JOBDIR"]) if settings.get("JOBDIR") else None
-        job_lock: IO[str] | None = None
-        job: dict[str, Any] | None = None
-        if job_dir is not None:  # one crawl per job directory, like one per state store
-            job_dir.mkdir(parents=True, exist_ok=True)
-            job_lock = exclusive_lock(
-                job_dir / (JOB_FILE + ".lock"), f"job directory {job_dir}", "or use another one"
-            )
-            try:
-                job = _read_job(job_dir)
-            except BaseException:
-                job_lock.close()
-                raise
-        resuming = job is not None and not job.get("finished") and job.get("spider") == spider.name
-        if resuming and not getattr(spider, "resumable", False):
-            logger.warning(
-                "newscrawl: spider %s cannot resume a run; starting a new one", spider.name
-            )
-            resuming = False
+        job = open_job(job_dir, spider.name, resumable=resumable, output=output)
+        job_lock, resuming = job.lock, job.resuming
         if resuming:
-            assert job is not None
-            run_id, attempt = str(job["run_id"]), int(job.get("attempt", 1)) + 1
+            run_id, attempt = job.run_id, job.attempt
             if settings.get("NEWSCRAWL_RUN_ID") and settings["NEWSCRAWL_RUN_ID"] != run_id:
                 logger.warning("newscrawl: resuming run %s; NEWSCRAWL_RUN_ID ignored", run_id)
         else:
@@ -163,7 +114,7 @@ class Reruns:
         try:
             reruns = cls(
                 crawler, store, store_location=location, run_id=run_id, job_dir=job_dir,
-                attempt=attempt, run_dir=output / run_id, refresh=refresh,
+                attempt=attempt, run_dir=output / run_id, refresh=refresh, resumable=resumable,
                 near_threshold=neardup.check_threshold(
                     settings.getfloat("NEWSCRAWL_NEAR_DUPLICATE_THRESHOLD")
                 ),
@@ -178,7 +129,6 @@ class Reruns:
                 job_lock.close()
             raise
         reruns._job_lock = job_lock
-        crawler.signals.connect(reruns.response_received, signal=signals.response_received)
         crawler.signals.connect(reruns.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(reruns.engine_stopped, signal=signals.engine_stopped)
         return reruns
@@ -186,73 +136,49 @@ class Reruns:
     # --- resume ---------------------------------------------------------------------------
 
     def _resume(self) -> None:
-        """Read back the run's records: drop a torn tail, note which inputs are settled."""
+        """Replay the run's journal (`runs.resume.carry_over`); check its articles are in the
+        store (a kill can fall between the journal line and the save)."""
         self.resuming = True
-        settled = self.settled
-        for name, is_article in RECORD_FILES:
-            path = self.run_dir / name
-            if not path.exists():
-                continue
-            for record in _read_back(path, is_article, settled):
-                source = str(record.get("requested_url") or record.get("url") or "")
-                key = record.get("input_id")
-                if is_article:
-                    settled.articles += 1
-                    if key:
-                        settled.keys.add(str(key))
-                    else:
-                        settled.first[source] += 1
-                    self._reconcile(record)
-                    continue
-                settled.rejects += 1
-                settled.reasons[str(record.get("reason"))] += 1
-                if key:  # matched by the input's id, not by its URL
-                    settled.keys.add(str(key))
-                    continue
-                is_repeat = (
-                    record.get("reason") == RejectReason.duplicate_url
-                    and record.get("fetched_at") is None
-                )
-                (settled.repeats if is_repeat else settled.first)[source] += 1
+        carried = self.carried = carry_over(self.run_dir)
+        for settle in carried.exported:
+            self._reconcile(settle)
+        carried.exported = []
         logger.info(
-            "newscrawl: resuming run %s (attempt %d): %d records kept, %d torn line(s) dropped,"
-            " %d not_processed reject(s) removed",
-            self.run_id, self.attempt, settled.articles + settled.rejects, settled.torn_lines,
-            settled.dropped_not_processed,
+            "newscrawl: resuming run %s (attempt %d): %d records kept, %d torn line(s) and"
+            " %d uncommitted record(s) cut off, %d not_processed reject(s) removed",
+            self.run_id, self.attempt, carried.records, carried.torn_lines,
+            carried.uncommitted, carried.dropped_not_processed,
         )  # fmt: skip
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("newscrawl/resume/attempt", self.attempt)
-        stats.set_value("newscrawl/resume/torn_lines", settled.torn_lines)
+        stats.set_value("newscrawl/resume/torn_lines", carried.torn_lines)
+        stats.set_value("newscrawl/resume/uncommitted", carried.uncommitted)
 
-    def _reconcile(self, record: dict[str, Any]) -> None:
-        """An article line of this run must be in the store (a kill can fall in between)."""
+    def _reconcile(self, settle: Settle) -> None:
+        """A journaled article of this run must be in the store: if not, its line is read
+        (at the place the journal gives) and saved."""
+        stored = self.store.lookup(list(settle.keys)) if settle.keys else None
+        if (
+            stored is not None
+            and stored.run_id == self.run_id
+            and stored.content_sha256 == settle.sha256
+        ):
+            return
+        assert settle.where is not None
         try:
-            article = Article.model_validate(record, context={"min_words": 0})
+            article = Article.model_validate_json(
+                read_record(self.run_dir, settle.where), context={"min_words": 0}
+            )
         except ValidationError as exc:  # e.g. written by another version: keep the line as is
             logger.warning("newscrawl: article line not re-recorded in the state store: %s", exc)
             return
-        stored = self.store.lookup(
-            page_keys(article.requested_url, article.url, article.canonical_url)
-        )
-        if (
-            stored is None
-            or stored.run_id != self.run_id
-            or stored.content_sha256 != article.content_sha256
-        ):
-            self._save(article, None, None, neardup.signature(article.text))
+        self._save(article, NO_VALIDATORS, neardup.signature(article.text))
 
-    def take_settled(self, source: str, *, repeat: bool, key: str | None = None) -> bool:
-        """True (once per record) if an earlier attempt already settled this input: by its
-        stable id (`key`, records of schema 1.2), else by its URL (older records)."""
-        if key is not None and key in self.settled.keys:
-            self.settled.keys.discard(key)
-            return True
-        bucket = self.settled.repeats if repeat else self.settled.first
-        if bucket[source] > 0:
-            bucket[source] -= 1
-            return True
-        return False
+    def take_settled(self, key: str) -> bool:
+        """True (once per input) if an earlier attempt of this run settled the input with
+        this stable id (`<URL file>#<line>`)."""
+        return self.carried.take(key)
 
     # --- what earlier runs exported -------------------------------------------------------
 
@@ -270,7 +196,7 @@ class Reruns:
             (key, url, neardup.from_bytes(data))
             for key, url, data in self.store.similar(neardup.bands(signature))
         ]
-        candidates.extend(self._pending.values())
+        candidates.extend((key, url, sig) for key, (url, sig) in self._pending.items())
         for key, url, other in candidates:
             if other is None or key in exclude:
                 continue
@@ -279,40 +205,35 @@ class Reruns:
                 best = (url, similarity)
         return best
 
-    def remember_signature(self, input_id: int, key: str, url: str, signature: Signature) -> None:
-        """An article passed the history checks: its signature, until it is written."""
-        self._pending[input_id] = (key, url, signature)
+    def on_its_way(self, key: str, url: str, signature: Signature) -> None:
+        """An article passed the history checks: a near copy of it is found until it is
+        written (and so in the store)."""
+        self._pending[key] = (url, signature)
 
-    # --- recording, at write time ---------------------------------------------------------
+    # --- recording, once the record is journaled -----------------------------------------
 
-    def response_received(self, response: Response, request: Request, spider: Spider) -> None:
-        input_id = request.meta.get("input_id")
-        if input_id is None:
-            return
-        headers = response.headers
-        etag = headers.get(b"ETag")
-        modified = headers.get(b"Last-Modified")
-        self._validators[input_id] = (
-            etag.decode("latin-1") if etag else None,
-            modified.decode("latin-1") if modified else None,
-        )
-
-    def written(self, input_id: int, record: Article | Reject) -> None:
-        """The writer wrote this input's record: an article is now in the store.
+    def written(
+        self, record: Article | Reject, validators: Validators, signature: bytes | None
+    ) -> None:
+        """The writer wrote and journaled this record: an article goes into the store, with
+        the validators and signature its item carried; an `unchanged` page is touched.
 
         A save that fails is not only logged: the article goes to the run's `UNSAVED_FILE`
         (replayed at close and at the next start), and the run exits 7 (`save_failed`)."""
-        etag, modified = self._validators.pop(input_id, (None, None))
-        pending = self._pending.pop(input_id, None)
         try:
             if isinstance(record, Article):
-                signature = pending[2] if pending is not None else neardup.signature(record.text)
-                self._save(record, etag, modified, signature)
+                self._pending.pop(
+                    page_keys(record.requested_url, record.url, record.canonical_url)[0], None
+                )
+                carried = neardup.from_bytes(signature)
+                if carried is None:  # not made by the worker or the history pipeline
+                    carried = neardup.signature(record.text)
+                self._save(record, validators, carried)
             elif record.reason == RejectReason.unchanged and record.requested_url:
                 page = self.store.lookup([canonical_url(record.requested_url)])
                 if page is not None:
                     fetched = (record.fetched_at or datetime.now(UTC)).isoformat()
-                    self.store.touch(page.key, fetched, etag, modified)
+                    self.store.touch(page.key, fetched, validators.etag, validators.last_modified)
         except Exception as exc:  # the line stands; the store must learn of it later
             self.save_errors += 1
             stats = self.crawler.stats
@@ -325,62 +246,17 @@ class Reruns:
                 if isinstance(record, Article) else "",
             )  # fmt: skip
             if isinstance(record, Article):
-                line = {
-                    "state": redacted(self.store_location),
-                    "run_id": self.run_id,
-                    "etag": etag,
-                    "last_modified": modified,
-                    "article": record.model_dump(mode="json"),
-                }
-                with (self.run_dir / UNSAVED_FILE).open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(line, ensure_ascii=False) + "\n")
-
-    def _replay(self, path: Path) -> int:
-        """Save the articles of an `UNSAVED_FILE` into this store; returns how many are still
-        unsaved (kept in the file). A file fully replayed is renamed `*.replayed`."""
-        location = redacted(self.store_location)
-        kept: list[str] = []
-        for text in path.read_text(encoding="utf-8").splitlines():
-            try:
-                line = json.loads(text)
-                article = Article.model_validate(line["article"], context={"min_words": 0})
-            except (ValueError, KeyError, TypeError) as exc:
-                logger.error("newscrawl: %s: unreadable line kept (%s)", path, exc)
-                kept.append(text)
-                continue
-            if line.get("state") != location:  # written for another store
-                kept.append(text)
-                continue
-            try:
-                self._save(
-                    article, line.get("etag"), line.get("last_modified"),
-                    neardup.signature(article.text), run_id=str(line.get("run_id") or self.run_id),
-                )  # fmt: skip
-            except Exception as exc:
-                logger.error(
-                    "newscrawl: state store save failed again for %s: %s", article.url, exc
+                unsaved.keep(
+                    self.run_dir, redacted(self.store_location), self.run_id, record, validators
                 )
-                kept.append(text)
-        if kept:
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text("".join(text + "\n" for text in kept), encoding="utf-8")
-            os.replace(tmp, path)
-        else:
-            os.replace(path, path.with_name(path.name + ".replayed"))
-        return len(kept)
 
     def _replay_earlier(self, output: Path) -> None:
         """Before anything is fetched: articles earlier runs wrote but could not save are
         saved now; if the store still refuses them the crawl does not start (it would export
         them again)."""
-        remaining = 0
-        for path in sorted(output.glob(f"*/{UNSAVED_FILE}")):
-            before = len(path.read_text(encoding="utf-8").splitlines())
-            left = self._replay(path)
-            self.replayed_at_start += before - left
-            remaining += left
-            if left:
-                logger.error("newscrawl: %d article(s) of %s still not in the store", left, path)
+        self.replayed_at_start, remaining = unsaved.replay_all(
+            output, redacted(self.store_location), self._save_replayed, self.run_id
+        )
         if self.replayed_at_start:
             logger.warning(
                 "newscrawl: %d article(s) earlier runs could not save are now in the state store",
@@ -393,16 +269,13 @@ class Reruns:
                 " store (or point NEWSCRAWL_STATE elsewhere) and start again. Nothing was fetched."
             )
 
-    def navigated(self, input_id: int) -> None:
-        """The input was a page crawled only for its links: nothing of it is recorded."""
-        self._validators.pop(input_id, None)
-        self._pending.pop(input_id, None)
+    def _save_replayed(self, article: Article, found: Validators, run_id: str) -> None:
+        self._save(article, found, neardup.signature(article.text), run_id=run_id)
 
     def _save(
         self,
         article: Article,
-        etag: str | None,
-        modified: str | None,
+        validators: Validators,
         signature: Signature,
         run_id: str | None = None,
     ) -> None:
@@ -418,8 +291,8 @@ class Reruns:
             run_id=run_id or self.run_id,
             first_seen=existing.first_seen if existing is not None else fetched,
             last_fetched=fetched,
-            etag=etag,
-            last_modified=modified,
+            etag=validators.etag,
+            last_modified=validators.last_modified,
             signature=neardup.to_bytes(signature),
         )
         self.store.save(page, keys, neardup.bands(signature))
@@ -433,8 +306,10 @@ class Reruns:
             "refresh": self.refresh,
             "job_dir": str(self.job_dir) if self.job_dir is not None else None,
             "attempt": self.attempt,
-            "carried_over_records": self.settled.articles + self.settled.rejects,
-            "torn_lines_dropped": self.settled.torn_lines,
+            "carried_over_records": self.carried.records,
+            "torn_lines_dropped": self.carried.torn_lines,
+            "uncommitted_records_dropped": self.carried.uncommitted,
+            "torn_journal_lines_dropped": self.carried.torn_journal,
             "state_save": {
                 "ok": self.save_errors == 0,
                 "errors": self.save_errors,
@@ -457,21 +332,18 @@ class Reruns:
         settings = self.crawler.settings
         if reason == "finished" or settings.get("NEWSCRAWL_REDIS_URL"):
             return None
-        rest = sys.argv[1:]
-        if rest[:1] != ["crawl"]:  # Scrapy's command line took the command name out of argv
-            rest = ["crawl", *rest]
-        argv = [_command_name(sys.argv[0]), *rest]
-        resumable = getattr(self.crawler.spider, "resumable", False)
-        if self.job_dir is None and resumable:
+        extra: list[str] = []
+        if self.job_dir is None and self.resumable:
             self.job_dir = self.run_dir / "job"
             self._write_job(finished=False)
-            argv += ["-a", f"resume={self.job_dir}"]
-        return shlex.join(argv)
+            extra = ["-a", f"resume={self.job_dir}"]
+        return command_line(extra)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        unsaved = self.run_dir / UNSAVED_FILE
-        if unsaved.exists():  # retried once; what is left is saved by the next start
-            self.unsaved = self._replay(unsaved)
+        path = self.run_dir / UNSAVED_FILE
+        if path.exists():  # retried once; what is left is saved by the next start
+            location = redacted(self.store_location)
+            self.unsaved = unsaved.replay(path, location, self._save_replayed, self.run_id)
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("newscrawl/state/save_failed", self.save_errors > 0)
@@ -489,7 +361,7 @@ class Reruns:
             "finished": finished,
             "run_dir": str(self.run_dir),
         }
-        _write_job(self.job_dir, job)
+        write_job(self.job_dir, job)
 
     def engine_stopped(self) -> None:
         if not self._closed:
@@ -504,67 +376,3 @@ class InputScheduler(Scheduler):
 
     def _dqdir(self, jobdir: str | None) -> str | None:
         return None
-
-
-def _command_name(argv0: str) -> str:
-    """`scrapy` as the user typed it; the full path when it was found on PATH (cron's PATH
-    may differ), so the printed command runs as it is."""
-    if os.sep in argv0:
-        return argv0
-    found = shutil.which(argv0)
-    return found if found is not None else argv0
-
-
-def _read_job(job_dir: Path) -> dict[str, Any] | None:
-    path = job_dir / JOB_FILE
-    if not path.exists():
-        return None
-    try:
-        job = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ResumeError(f"{path} is not valid JSON ({exc}); remove it to start afresh") from None
-    return job if isinstance(job, dict) else None
-
-
-def _write_job(job_dir: Path, job: dict[str, Any]) -> None:
-    job_dir.mkdir(parents=True, exist_ok=True)
-    tmp = job_dir / (JOB_FILE + ".tmp")
-    tmp.write_text(json.dumps(job, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, job_dir / JOB_FILE)
-
-
-def _read_back(path: Path, is_article: bool, settled: Settled) -> list[dict[str, Any]]:
-    """The complete records of a JSONL file; a torn tail (no final newline) is cut off.
-
-    Rejects `not_processed` (written when an attempt was stopped) are removed too: their
-    inputs are processed again. The file is rewritten atomically only if something changed.
-    """
-    data = path.read_bytes()
-    end = data.rfind(b"\n") + 1
-    if end < len(data):
-        settled.torn_lines += 1
-        logger.warning(
-            "newscrawl: %s ends with a torn line (%d bytes); dropped, its page is fetched again",
-            path, len(data) - end,
-        )  # fmt: skip
-    records: list[dict[str, Any]] = []
-    kept: list[bytes] = []
-    dropped = 0
-    for number, line in enumerate(data[:end].splitlines(), start=1):
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise ResumeError(
-                f"{path}: line {number} is not a JSON record ({exc}); cannot resume safely"
-            ) from None
-        if not is_article and record.get("reason") == RejectReason.not_processed:
-            dropped += 1
-            continue
-        records.append(record)
-        kept.append(line)
-    settled.dropped_not_processed += dropped
-    if end < len(data) or dropped:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(b"".join(line + b"\n" for line in kept))
-        os.replace(tmp, path)
-    return records

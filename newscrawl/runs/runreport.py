@@ -25,15 +25,9 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
+from newscrawl.runs.drift import domain_metrics_of, drift, previous_runs
 from newscrawl.runs.report import render_report
-from newscrawl.runs.summary import (
-    domain_metrics_of,
-    drift,
-    previous_runs,
-    read_facts,
-    summarise,
-    summary_lines,
-)
+from newscrawl.runs.summary import read_facts, summarise, summary_lines
 
 logger = logging.getLogger(__name__)
 

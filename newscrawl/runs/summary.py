@@ -1,8 +1,10 @@
-"""What a finished run amounts to, read back from its files: the summary, the charts' data, drift.
+"""What a finished run amounts to, read back from its files: the facts and the summary.
 
 Everything here reads a run directory (`articles.jsonl`, `rejects.jsonl`, `run.json`) and
 nothing from Scrapy, so the numbers describe what was written (a resumed run included), and
-the previous run of the same spider can be read the same way for run-to-run drift.
+the previous run of the same spider can be read the same way for run-to-run drift
+(`newscrawl.runs.drift`); the report's charts are drawn from the same facts
+(`newscrawl.runs.report`).
 Records are streamed: only a few small facts per record are kept, never the texts.
 """
 
@@ -11,10 +13,9 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from itertools import pairwise
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,11 +29,7 @@ NOT_REQUESTED = ("invalid_url", "duplicate_url", "not_processed", "seen_before")
 # Rejects that are the normal outcome of a rerun or of a list with repeats, not failures: kept
 # out of the failure rate (and drawn apart in the report), so a quiet rerun is not "drift".
 BENIGN = ("seen_before", "unchanged", "duplicate_url", "duplicate_content", "near_duplicate")
-# Upper edges of the text-length histogram, in words (the last bar is "3000+").
-WORD_BINS = (100, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000)
 TOP_DOMAINS = 5
-# Earlier runs drift looks back through for a domain with enough pages (a quiet rerun has none).
-DRIFT_LOOKBACK = 10
 LOCAL = "(local files)"
 INVALID = "(no host)"
 
@@ -251,158 +248,6 @@ def summarise(
             "report": str(run_dir / "report.html"),
         },
     }
-
-
-def previous_run(run_dir: Path) -> Path | None:
-    """The latest earlier run of the same spider in the same output directory (by run id)."""
-    earlier = previous_runs(run_dir, 1)
-    return earlier[0] if earlier else None
-
-
-def previous_runs(run_dir: Path, limit: int = DRIFT_LOOKBACK) -> list[Path]:
-    """The `limit` latest earlier runs of the same spider in the same output directory,
-    the latest first (by run id)."""
-    parent = run_dir.parent
-    if not parent.is_dir() or run_dir.name.startswith("part-"):
-        return []  # a distributed worker's part: its siblings are the same run's other parts
-    earlier = sorted(
-        p for p in parent.iterdir() if p.name < run_dir.name and (p / "run.json").is_file()
-    )
-    return earlier[::-1][:limit]
-
-
-def domain_metrics_of(run_dir: Path) -> dict[str, dict[str, Any]]:
-    """A run's per-domain metrics: from its run.json summary, else read from its records
-    (also when the summary predates a metric: the runs are then compared like with like)."""
-    try:
-        run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-        domains = run["summary"]["domains"]
-        if isinstance(domains, dict) and all("failure_rate" in m for m in domains.values()):
-            return domains
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return {name: f.metrics() for name, f in read_facts(run_dir).domains.items()}
-
-
-# metric: (what a bad change is, how the change is measured, the count both runs need)
-DRIFT_METRICS = {
-    "median_words": ("drop", "relative", "articles"),
-    "with_date": ("drop", "absolute", "articles"),
-    "with_author": ("drop", "absolute", "articles"),
-    "failure_rate": ("rise", "absolute", "requested"),
-}
-
-
-def drift(
-    current: dict[str, dict[str, Any]],
-    previous: dict[str, dict[str, Any]] | None,
-    previous_id: str | None,
-    threshold: float,
-    min_pages: int,
-    earlier: Sequence[tuple[str, dict[str, dict[str, Any]]]] = (),
-) -> dict[str, Any]:
-    """Per-domain change against the previous run; large drops (or failure-rate rises) flagged.
-
-    Like is compared with like: a metric of articles (median text length, shares with a date
-    / an author) when both runs have at least `min_pages` articles from the domain; the
-    failure rate (failed among the pages requested; benign outcomes such as `seen_before`
-    are neither) when both runs requested at least `min_pages` of its pages. So a rerun that
-    fetches nothing compares nothing, and the next run is compared, metric by metric, with
-    the latest run that had enough: `previous` (run `previous_id`), else the first of
-    `earlier` (run id, metrics; latest first) that does. The median text length is flagged
-    when it falls by more than `threshold` of its previous value; the shares when they fall
-    by more than `threshold` (e.g. 0.25 = 25 points); the failure rate when it rises by more.
-    """
-    result: dict[str, Any] = {
-        "previous_run": previous_id,
-        "threshold": threshold,
-        "min_pages": min_pages,
-        "domains": {},
-        "flags": [],
-    }
-    if previous is None:
-        return result
-    history = [(previous_id or "", previous), *earlier]
-    for name, now in sorted(current.items()):
-        changes: dict[str, Any] = {}
-        for metric, (bad, how, count) in DRIFT_METRICS.items():
-            new = now.get(metric)
-            if new is None or now.get(count, 0) < min_pages:
-                continue
-            found = next(
-                (
-                    (run_id, metrics[name][metric])
-                    for run_id, metrics in history
-                    if metrics.get(name, {}).get(count, 0) >= min_pages
-                    and metrics[name].get(metric) is not None
-                ),
-                None,
-            )
-            if found is None:
-                continue
-            run_id, old = found
-            change = (new - old) / old if how == "relative" and old else new - old
-            flagged = change < -threshold if bad == "drop" else change > threshold
-            changes[metric] = {
-                "previous": old, "current": new, "change": round(change, 3), "flagged": flagged,
-                "run": run_id,
-            }  # fmt: skip
-            if flagged:
-                result["flags"].append({"domain": name, "metric": metric, **changes[metric]})
-        if changes:
-            result["domains"][name] = changes
-    return result
-
-
-def text_length_bins(words: list[int]) -> list[tuple[str, int]]:
-    """Histogram of words per article: (label, articles) per bin."""
-    counts = [0] * (len(WORD_BINS) + 1)
-    for n in words:
-        index = next((i for i, edge in enumerate(WORD_BINS) if n < edge), len(WORD_BINS))
-        counts[index] += 1
-    labels = [f"<{WORD_BINS[0]}"]
-    labels += [f"{lo}–{hi - 1}" for lo, hi in pairwise(WORD_BINS)]
-    labels.append(f"{WORD_BINS[-1]}+")
-    return list(zip(labels, counts, strict=True))
-
-
-def dates_over_time(published: Counter[str]) -> list[tuple[str, int]]:
-    """Articles per publication day; per month when the dates span more than two months, per
-    year when they span more than five years.
-
-    Every day (month, year) between the first and the last is a bin, empty ones included, so
-    the bars are a time axis.
-    """
-    days = sorted(d for d in published if _is_date(d))
-    if not days:
-        return []
-    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
-    if (last - first).days <= 62:
-        span = ((first + timedelta(n)).isoformat() for n in range((last - first).days + 1))
-        return [(d, published.get(d, 0)) for d in span]
-    if last.year - first.year > 5:
-        years: Counter[str] = Counter()
-        for d in days:
-            years[d[:4]] += published[d]
-        return [(str(y), years.get(str(y), 0)) for y in range(first.year, last.year + 1)]
-    months: Counter[str] = Counter()
-    for d in days:
-        months[d[:7]] += published[d]
-    result = []
-    year, month = first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        key = f"{year:04d}-{month:02d}"
-        result.append((key, months.get(key, 0)))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return result
-
-
-def _is_date(value: str) -> bool:
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _share(part: int, whole: int) -> float | None:

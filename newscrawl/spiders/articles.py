@@ -17,7 +17,7 @@ from scrapy.crawler import Crawler
 from newscrawl.history.runkeys import RunKeys
 from newscrawl.runs.reruns import Reruns
 from newscrawl.sources.inputs import InputLine, parse_input, read_url_file, url_key
-from newscrawl.spiders.base import MAX_REJECT_URL, NewsSpider
+from newscrawl.spiders.base import INPUTS_PER_TURN, MAX_REJECT_URL, NewsSpider, pause_start
 from newscrawl.spiders.params import ArticlesParams, parse_params
 from schemas import Discovery, RejectReason
 
@@ -67,7 +67,14 @@ class ArticlesSpider(NewsSpider):
         from_argument = Discovery(kind="list", source=None)
         reruns = self.crawler.get_extension(Reruns)
         self._lines = self.inputs()
-        for line in self._lines:
+        count = 0
+        while True:
+            if count and count % INPUTS_PER_TURN == 0:  # before the next line is read: a
+                await pause_start(self.crawler)  # stop (CLOSESPIDER_TIMEOUT) leaves it unread
+            line = next(self._lines, None)
+            if line is None:
+                break
+            count += 1
             source, first = self._admit(line, reruns)
             if source is None:
                 continue
@@ -87,18 +94,7 @@ class ArticlesSpider(NewsSpider):
                     discovered_via=via,
                 )  # fmt: skip
                 continue
-            earlier = reruns.exported_before(line.url) if reruns is not None else None
-            if earlier is None:
-                yield self.page_request(input_id, line.url, via)
-            elif reruns is not None and reruns.refresh:
-                yield self.revalidation_request(input_id, line.url, via, earlier)
-            else:
-                yield self.reject_input(
-                    input_id, line.url, RejectReason.seen_before,
-                    f"exported in run {earlier.run_id} as {earlier.url}; not fetched again"
-                    " (-a refresh=true refetches)",
-                    duplicate_of=earlier.url, discovered_via=via,
-                )  # fmt: skip
+            yield self.first_request(input_id, line.url, via)
 
     def _admit(self, line: InputLine, reruns: Reruns | None) -> tuple[str | None, str | None]:
         """(the input's source, the earlier line it repeats), or (None, None) when an earlier
@@ -107,7 +103,7 @@ class ArticlesSpider(NewsSpider):
         page = url_key(line.url) if line.url is not None else None
         first = self._first_seen.add(page, source) if page is not None else None
         key = self._input_key(line.line_number)
-        if reruns is not None and reruns.take_settled(source, repeat=first is not None, key=key):
+        if reruns is not None and reruns.take_settled(key):
             self.ledger.carry_over()
             self.crawler.stats.inc_value("newscrawl/inputs")
             self.crawler.stats.inc_value("newscrawl/resume/carried_over")

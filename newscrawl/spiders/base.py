@@ -10,16 +10,20 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request, Spider
+from scrapy.crawler import Crawler
 from scrapy.exceptions import DownloadCancelledError, ResponseDataLossError
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import task
 from twisted.python.failure import Failure
 
+from newscrawl import signals as run_signals
 from newscrawl.extraction import (
     EXTRACTOR_NAME,
     EXTRACTOR_VERSION,
@@ -29,24 +33,44 @@ from newscrawl.extraction import (
 from newscrawl.fetch.middlewares import WEB_SCHEMES, BlockedTarget
 from newscrawl.fetch.robots import RobotsForbidden
 from newscrawl.history.state import PageState
-from newscrawl.items import CandidateItem, NavigationItem, RejectItem
+from newscrawl.items import CandidateItem, NavigationItem, RejectItem, Validators
 from newscrawl.pool.workers import ExtractionFailed, extractor_for
 from newscrawl.runs.ledger import Ledger
+from newscrawl.runs.reruns import Reruns
 from newscrawl.spiders.params import INPUTS_FROM_REDIS
 from schemas import Discovery, Reject, RejectReason
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_REJECT_URL = 4096
+# Inputs a spider's start() reads between two looks at the engine (`pause_start`), and how
+# often it looks again while the engine backs out.
+INPUTS_PER_TURN = 200
+BACKOUT_POLL = 0.01
+
+
+async def pause_start(crawler: Crawler) -> None:
+    """Let the reactor run what is due, then wait while the engine backs out (its downloader
+    full, its scraper busy, or the spider closing: Scrapy's "lazy start", see
+    `ExecutionEngine.needs_backout`). A start() that reads a long list whose lines need no
+    fetch (repeats, `seen_before`) yields items without ever waiting, and Scrapy's loop over
+    start() does not wait for them: without this, the timers (CLOSESPIDER_TIMEOUT, the progress
+    display) would not run, and a closing spider would be fed until the list was read."""
+    from twisted.internet import reactor  # the crawl installs its reactor first
+
+    delay = 0.0
+    while True:
+        await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))  # type: ignore[arg-type]
+        engine = crawler.engine
+        if engine is None or not engine.needs_backout():
+            return
+        delay = BACKOUT_POLL
 
 
 class NewsSpider(Spider):
     """Base spider: turns each accepted input into exactly one item for the pipelines."""
 
-    ledger: Ledger
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.ledger = Ledger()
         # Hosts the user named (inputs, start pages, sources): the target guard lets them be
         # internal addresses; hosts only reached by links or redirects may not be.
         self.user_hosts: set[str] = set()
@@ -56,6 +80,29 @@ class NewsSpider(Spider):
         super().update_settings(settings)
         # Distributed mode (newscrawl.distributed): inputs come from Redis, not -a arguments.
         INPUTS_FROM_REDIS.set(bool(settings.get("NEWSCRAWL_REDIS_URL")))
+
+    @property
+    def ledger(self) -> Ledger:
+        """The crawl's ledger (`Ledger.of`): the inputs this spider opened, until settled."""
+        return Ledger.of(self.crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """The spider, with its answers to newscrawl's signals connected (`newscrawl.signals`):
+        the other components ask, they do not read its attributes."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.unread_inputs, signal=run_signals.unread_inputs)
+        crawler.signals.connect(spider.expected_total, signal=run_signals.expected_total)
+        crawler.signals.connect(spider.discovery_summary, signal=run_signals.discovery_report)
+        return spider
+
+    def expected_total(self) -> int | None:
+        """How many inputs this run has, for the progress display; None when not known."""
+        return None
+
+    def discovery_summary(self) -> dict[str, Any] | None:
+        """The discovery part of run.json; None for spiders that do not discover URLs."""
+        return None
 
     def trust(self, url: str) -> None:
         """Record that the user named this URL's host."""
@@ -108,6 +155,24 @@ class NewsSpider(Spider):
         )
         return RejectItem(input_id, reject)
 
+    def first_request(self, input_id: int, url: str, via: Discovery | None) -> Request | RejectItem:
+        """The first of the two places the history is consulted, before the fetch (the other
+        is `pipelines.history`, after extraction): a page an earlier run exported is not
+        fetched again (`seen_before`), or with `-a refresh=true` is revalidated with a
+        conditional request; any other page is requested."""
+        reruns = self.crawler.get_extension(Reruns)
+        earlier = reruns.exported_before(url) if reruns is not None else None
+        if earlier is None:
+            return self.page_request(input_id, url, via)
+        if reruns is not None and reruns.refresh:
+            return self.revalidation_request(input_id, url, via, earlier)
+        return self.reject_input(
+            input_id, url, RejectReason.seen_before,
+            f"exported in run {earlier.run_id} as {earlier.url}; not fetched again"
+            " (-a refresh=true refetches)",
+            duplicate_of=earlier.url, discovered_via=via,
+        )  # fmt: skip
+
     def revalidation_request(
         self, input_id: int, url: str, via: Discovery | None, earlier: PageState
     ) -> Request:
@@ -139,6 +204,7 @@ class NewsSpider(Spider):
             requested_url=response.meta["requested_url"], duplicate_of=earlier["url"],
             discovered_via=response.meta.get("discovered_via"),
         )  # fmt: skip
+        reject.validators = Validators.of(response.headers)  # for the state store's touch
         return [reject]
 
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
@@ -195,8 +261,9 @@ class NewsSpider(Spider):
             "warnings": fields.problems,
         }
         outcome = self.page_outcome(input_id, response, fields, record, common)
-        if isinstance(outcome, CandidateItem):
+        if isinstance(outcome, CandidateItem):  # what the history pipeline and writer need
             outcome.signature = page.signature
+            outcome.validators = Validators.of(response.headers)
         yield outcome
 
     def page_outcome(

@@ -28,12 +28,11 @@ from newscrawl.distributed.frontier import Frontier, FrontierEntry
 from newscrawl.fetch.middlewares import WEB_SCHEMES
 from newscrawl.history.runkeys import RunKeys
 from newscrawl.items import RejectItem
-from newscrawl.runs.reruns import Reruns
 from newscrawl.sources.discovery import is_older_than
 from newscrawl.sources.inputs import to_fetchable_url, url_key
 from newscrawl.spiders.base import NewsSpider
 from newscrawl.spiders.params import DiscoveryParams, SpiderArgumentError
-from schemas import Discovery, RejectReason
+from schemas import Discovery
 
 
 class DiscoverySpider(NewsSpider):
@@ -72,18 +71,7 @@ class DiscoverySpider(NewsSpider):
         source = via.source or self.name
         self._positions[source] += 1
         input_id = self.open_input(url, f"{source}#{self._positions[source]}")
-        reruns = self.crawler.get_extension(Reruns)
-        earlier = reruns.exported_before(url) if reruns is not None else None
-        if earlier is not None and self.params.refresh:
-            return self.revalidation_request(input_id, url, via, earlier)
-        if earlier is not None:
-            return self.reject_input(
-                input_id, url, RejectReason.seen_before,
-                f"exported in run {earlier.run_id} as {earlier.url}; not fetched again"
-                " (-a refresh=true refetches)",
-                duplicate_of=earlier.url, discovered_via=via,
-            )  # fmt: skip
-        return self.page_request(input_id, url, via)
+        return self.first_request(input_id, url, via)
 
     def _filter_reason(self, url: str, via: Discovery) -> str | None:
         if urlsplit(url).scheme not in WEB_SCHEMES:
