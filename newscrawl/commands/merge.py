@@ -1,21 +1,24 @@
 """`scrapy merge RUN_DIR`: one summary for a distributed run, accounting checked over the union.
 
-RUN_DIR is `<output>/<spider>/<run_id>/` holding `inputs.jsonl` (written by `scrapy enqueue`)
-and the workers' `part-<worker>/` directories (each with articles.jsonl, rejects.jsonl,
-journal.jsonl and run.json). The workers' journals (`newscrawl.runs.journal`) are united:
-every enqueued input must be settled exactly once across all parts, matched by its global
-input number (`inputs.jsonl` → `input`, the settle's `input_id` `<run_id>#<n>`; by its source
-URL for inputs listed without one). Record lines no journal settled (a worker killed between
-writing a line and journaling it) are not part of the run. A `not_processed` settle (a worker
-stopped with the input unfinished and handed it back) is dropped when another worker settled
-the input; an input settled twice (a worker journaled its record, then died before the
-acknowledgement reached Redis, and another worker took the input again) keeps its first
-settle; both drops are counted in run.json. Nothing is matched by a record's text. Writes the
-union (the settled lines, copied as they are) to RUN_DIR/articles.jsonl and rejects.jsonl,
-and RUN_DIR/run.json (counts, per worker, accounting). Exit status 0 when the accounting
-holds, 3 when it does not, 4 when it holds but the share of `download_error`/`http_error`
-rejects passed `NEWSCRAWL_MAX_ERROR_RATE` (as `scrapy crawl` exits), 2 (usage error) when
-RUN_DIR is not a distributed run.
+RUN_DIR is `<output>/<spider>/<run_id>/` holding `inputs.jsonl` (written by `scrapy
+enqueue`) and the workers' `part-<worker>/` directories (each with articles.jsonl,
+rejects.jsonl, journal.jsonl and run.json). The workers' journals (`newscrawl.runs.journal`)
+are united: every enqueued input must be settled exactly once across all parts, matched by
+its global input number (`inputs.jsonl` → `input`, the settle's `input_id` `<run_id>#<n>`;
+by its source URL for inputs listed without one). Record lines no journal settled (a worker
+killed between writing a line and journaling it) are not part of the run. A `not_processed`
+settle (a worker stopped with the input unfinished and handed it back) is dropped when
+another worker settled the input; an input settled twice (a worker journaled its record,
+then died before the acknowledgement reached Redis, and another worker took the input again)
+keeps its first settle. The drops are counted in run.json: `superseded` (a `not_processed`,
+or a later `seen_before` of the first settle's article, no killed worker involved),
+`written_twice_by_killed_worker`, and in a warc run `written_twice_in_handed_back_files`
+(another record of a file handed back after Ctrl-C and read again). Nothing is matched by a
+record's text. Writes the union (the settled lines, copied as they are) to
+RUN_DIR/articles.jsonl and rejects.jsonl, and RUN_DIR/run.json (counts, per worker,
+accounting). Exit status 0 when the accounting holds, 3 when it does not, 4 when it holds
+but the share of `download_error`/`http_error` rejects passed `NEWSCRAWL_MAX_ERROR_RATE` (as
+`scrapy crawl` exits), 2 (usage error) when RUN_DIR is not a distributed run.
 
 A `warc` run's inputs are WARC files (`scrapy enqueue --warcs`), whose records are only
 known once scanned: the expectations are the workers' per-file reports (`warc-files.jsonl`,
@@ -57,7 +60,7 @@ from newscrawl.runs.journal import (
     replay,
 )
 from newscrawl.runs.runreport import RunReport
-from schemas import SCHEMA_VERSION
+from schemas import SCHEMA_VERSION, RejectReason
 
 SHOWN = 20  # missing / duplicated inputs listed in run.json
 
@@ -172,17 +175,20 @@ def merge_run(run_dir: Path) -> dict[str, Any]:
         # Settled twice: a worker journaled the record, then died before its acknowledgement
         # reached Redis, and the input was handed to another (or, in a warc run, a worker
         # stopped mid-file handed the file back and another read it again). The first settle
-        # stands: the survivor's copy can only be a `seen_before` of the first one's article.
+        # stands: a later one is a redo, or the `seen_before` of the first one's article.
         limit = max(expected[key], 1)
         if len(found) > limit:
             found = sorted(found, key=lambda entry: (entry[1].at, entry[0].name))
-            killed = any(
-                not workers[part.name.removeprefix("part-")]["run_json"] for part, _ in found
-            )
-            if warc is not None and not killed:
-                handed_back += len(found) - limit
-            else:
-                twice += len(found) - limit
+            killed = any(not workers[p.name.removeprefix("part-")]["run_json"] for p, _ in found)
+            for _part, settle in found[limit:]:
+                if killed:
+                    twice += 1
+                elif settle.outcome == RejectReason.seen_before.value:
+                    superseded += 1
+                elif warc is not None:
+                    handed_back += 1
+                else:
+                    twice += 1
             found = found[:limit]
         kept.extend(found)
     counted = Counter(s.input_id or s.source or "" for _part, s in kept)

@@ -69,8 +69,9 @@ class ArticlesSpider(NewsSpider):
         self._lines = self.inputs()
         count = 0
         while True:
-            if count and count % INPUTS_PER_TURN == 0:  # before the next line is read: a
-                await pause_start(self.crawler)  # stop (CLOSESPIDER_TIMEOUT) leaves it unread
+            # Before the next line is read: a stop (CLOSESPIDER_TIMEOUT) leaves the rest unread.
+            if count and count % INPUTS_PER_TURN == 0 and not await pause_start(self.crawler):
+                break
             line = next(self._lines, None)
             if line is None:
                 break

@@ -48,13 +48,15 @@ INPUTS_PER_TURN = 200
 BACKOUT_POLL = 0.01
 
 
-async def pause_start(crawler: Crawler) -> None:
-    """Let the reactor run what is due, then wait while the engine backs out (its downloader
-    full, its scraper busy, or the spider closing: Scrapy's "lazy start", see
+async def pause_start(crawler: Crawler) -> bool:
+    """Let the reactor run what is due, then wait while the engine backs out because its
+    downloader is full or its scraper busy (Scrapy's "lazy start", see
     `ExecutionEngine.needs_backout`). A start() that reads a long list whose lines need no
     fetch (repeats, `seen_before`) yields items without ever waiting, and Scrapy's loop over
     start() does not wait for them: without this, the timers (CLOSESPIDER_TIMEOUT, the progress
-    display) would not run, and a closing spider would be fed until the list was read."""
+    display) would not run. False once the engine backs out for good (the spider closing, the
+    engine stopping): start() then reads no further, and the lines it left are read at close
+    as `not_processed`. Waiting then instead would never end: a close waits for start()."""
     from twisted.internet import reactor  # the crawl installs its reactor first
 
     delay = 0.0
@@ -62,7 +64,11 @@ async def pause_start(crawler: Crawler) -> None:
         await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))  # type: ignore[arg-type]
         engine = crawler.engine
         if engine is None or not engine.needs_backout():
-            return
+            return engine is not None
+        slot = engine.scraper.slot
+        busy = engine.downloader.needs_backout() or (slot is not None and slot.needs_backout())
+        if not busy:  # backing out with room to spare: closing or stopping
+            return False
         delay = BACKOUT_POLL
 
 
