@@ -505,37 +505,6 @@ def test_ctrl_c_before_the_engine_runs_still_closes_the_run(
     assert "Traceback" not in stderr
 
 
-def test_closespider_timeout_stops_a_run_still_reading_a_long_list(
-    server: FixtureServer, tmp_path: Path
-) -> None:
-    """`-s CLOSESPIDER_TIMEOUT` while start() reads a long list of repeats (no fetch needed):
-    the timeout is heard and the spider stops reading; the lines never read are
-    `not_processed`, each line still has its one record."""
-    pages = [f"{server.base}/gen/{n}.html" for n in range(3240, 3270)]
-    lines = pages + [pages[index % len(pages)] for index in range(30000)]
-    urls = _write_urls(tmp_path / "urls.txt", lines)
-    server.gen_delay = 0.2  # pages in flight when the timeout comes
-    try:
-        result = run_crawl(
-            tmp_path / "out", "-a", f"urls={urls}",
-            settings={"NEWSCRAWL_STATE": str(tmp_path / "state.sqlite3"),
-                      "CLOSESPIDER_TIMEOUT": "2"},
-        )  # fmt: skip
-    finally:
-        server.gen_delay = 0.0
-    run = result.run
-    assert (result.returncode, run["finish_reason"]) == (5, "closespider_timeout"), result.log[
-        -3000:
-    ]
-    assert run["accounting"]["ok"] is True
-    assert run["counts"]["inputs"] == len(lines)
-    assert len(result.articles) + len(result.rejects) == len(lines)
-    assert run["stopped"]["not_read"] > len(lines) // 2  # it stopped reading early
-    unread = [r for r in result.rejects if r["detail"].endswith("of the input was read")]
-    assert len(unread) == run["stopped"]["not_read"]
-    assert [r["url"] for r in unread] == lines[len(lines) - len(unread) :]
-
-
 def test_a_failed_state_save_exits_7_and_the_page_is_not_exported_again(
     server: FixtureServer, tmp_path: Path
 ) -> None:

@@ -17,7 +17,7 @@ from scrapy.crawler import Crawler
 from newscrawl.history.runkeys import RunKeys
 from newscrawl.runs.reruns import Reruns
 from newscrawl.sources.inputs import InputLine, parse_input, read_url_file, url_key
-from newscrawl.spiders.base import INPUTS_PER_TURN, MAX_REJECT_URL, NewsSpider, pause_start
+from newscrawl.spiders.base import MAX_REJECT_URL, NewsSpider
 from newscrawl.spiders.params import ArticlesParams, parse_params
 from schemas import Discovery, RejectReason
 
@@ -67,15 +67,7 @@ class ArticlesSpider(NewsSpider):
         from_argument = Discovery(kind="list", source=None)
         reruns = self.crawler.get_extension(Reruns)
         self._lines = self.inputs()
-        count = 0
-        while True:
-            # Before the next line is read: a stop (CLOSESPIDER_TIMEOUT) leaves the rest unread.
-            if count and count % INPUTS_PER_TURN == 0 and not await pause_start(self.crawler):
-                break
-            line = next(self._lines, None)
-            if line is None:
-                break
-            count += 1
+        for line in self._lines:
             source, first = self._admit(line, reruns)
             if source is None:
                 continue

@@ -19,8 +19,6 @@ from scrapy.exceptions import DownloadCancelledError, ResponseDataLossError
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import task
 from twisted.python.failure import Failure
 
 from newscrawl import signals as run_signals
@@ -42,34 +40,6 @@ from schemas import Discovery, Reject, RejectReason
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 MAX_REJECT_URL = 4096
-# Inputs a spider's start() reads between two looks at the engine (`pause_start`), and how
-# often it looks again while the engine backs out.
-INPUTS_PER_TURN = 200
-BACKOUT_POLL = 0.01
-
-
-async def pause_start(crawler: Crawler) -> bool:
-    """Let the reactor run what is due, then wait while the engine backs out because its
-    downloader is full or its scraper busy (Scrapy's "lazy start", see
-    `ExecutionEngine.needs_backout`). A start() that reads a long list whose lines need no
-    fetch (repeats, `seen_before`) yields items without ever waiting, and Scrapy's loop over
-    start() does not wait for them: without this, the timers (CLOSESPIDER_TIMEOUT, the progress
-    display) would not run. False once the engine backs out for good (the spider closing, the
-    engine stopping): start() then reads no further, and the lines it left are read at close
-    as `not_processed`. Waiting then instead would never end: a close waits for start()."""
-    from twisted.internet import reactor  # the crawl installs its reactor first
-
-    delay = 0.0
-    while True:
-        await maybe_deferred_to_future(task.deferLater(reactor, delay, lambda: None))  # type: ignore[arg-type]
-        engine = crawler.engine
-        if engine is None or not engine.needs_backout():
-            return engine is not None
-        slot = engine.scraper.slot
-        busy = engine.downloader.needs_backout() or (slot is not None and slot.needs_backout())
-        if not busy:  # backing out with room to spare: closing or stopping
-            return False
-        delay = BACKOUT_POLL
 
 
 class NewsSpider(Spider):
