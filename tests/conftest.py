@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.redis_support import RedisServer
 from tests.server import FixtureServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,3 +118,20 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server for one test module (PATH's, else the test extras' wheel)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clean_redis(redis_server: RedisServer) -> RedisServer:
+    """The module's redis-server, emptied for this test."""
+    client = redis_server.client()
+    client.flushall()
+    client.close()
+    return redis_server

@@ -43,21 +43,6 @@ PAGES = 600
 
 
 @pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def clean_redis(redis_server: RedisServer) -> RedisServer:
-    client = redis_server.client()
-    client.flushall()
-    client.close()
-    return redis_server
-
-
-@pytest.fixture(scope="module")
 def slow_site() -> Iterator[FixtureServer]:
     """The fixture site, its /gen/ pages answering after a short delay (requests in flight)."""
     site = FixtureServer().start()

@@ -13,11 +13,8 @@ import shutil
 import signal
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from newscrawl.commands.reprocess import without_provenance
 from newscrawl.distributed.keys import Keys
@@ -32,22 +29,6 @@ from tests.test_distributed import (
     worker_settings,
 )
 from tests.test_warc import PDF, _page, _Warc
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def clean_redis(redis_server: RedisServer) -> RedisServer:
-    client = redis_server.client()
-    client.flushall()
-    client.close()
-    return redis_server
-
 
 FILTERS = ("--domains", "news.example", "--since", "2025-01-01", "--deny", "/live/")
 WARC_FILTERS = ("-a", "domains=news.example", "-a", "since=2025-01-01", "-a", "deny=/live/")
